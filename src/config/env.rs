@@ -1,0 +1,92 @@
+//! The environment layer: which `APERTURE_*` variable sets which key.
+//!
+//! The names are flat (`APERTURE_KEY`, not `APERTURE_SECURITY__KEY`) because operators
+//! and imgproxy habits expect them so; the table below is the one list of them, and
+//! `docs`/README are written from it. An `APERTURE_*` variable that is not in the table
+//! is an error, so a typo cannot silently leave a setting at its default.
+
+use std::collections::BTreeMap;
+
+use figment::Figment;
+use figment::providers::Serialized;
+use figment::value::Value;
+
+/// (environment variable, dotted configuration key)
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("APERTURE_LISTEN", "server.listen"),
+    ("APERTURE_MAX_CONNECTIONS", "server.max_connections"),
+    ("APERTURE_HEADER_READ_TIMEOUT", "server.header_read_timeout"),
+    ("APERTURE_KEEPALIVE_TIMEOUT", "server.keepalive_timeout"),
+    ("APERTURE_SHUTDOWN_GRACE", "server.shutdown_grace"),
+    ("APERTURE_MAX_URL_BYTES", "server.max_url_bytes"),
+    ("APERTURE_MAX_HEADER_BYTES", "server.max_header_bytes"),
+    ("APERTURE_KEY", "security.key"),
+    ("APERTURE_SALT", "security.salt"),
+    ("APERTURE_SIGNATURE_SIZE", "security.signature_size"),
+    ("APERTURE_ALLOW_INSECURE", "security.allow_insecure"),
+    ("APERTURE_LOCAL_ROOT", "sources.local_root"),
+    ("APERTURE_CACHE_CONTROL", "delivery.cache_control"),
+    (
+        "APERTURE_ERROR_CACHE_CONTROL",
+        "delivery.error_cache_control",
+    ),
+    ("APERTURE_MAX_RANGES", "delivery.max_ranges"),
+    ("APERTURE_PRESETS", "options.presets"),
+    ("APERTURE_LOG_FORMAT", "telemetry.log_format"),
+    ("APERTURE_LOG_LEVEL", "telemetry.log_level"),
+];
+
+/// Variables with the prefix that are not settings (set by our own tooling).
+const IGNORED: &[&str] = &["APERTURE_TEST_S3"];
+
+/// Merges the `APERTURE_*` entries (and Heroku's `PORT`) into `figment`; returns the
+/// names of unknown `APERTURE_*` variables as errors.
+pub fn merge_env(mut figment: Figment, env: &BTreeMap<String, String>) -> (Figment, Vec<String>) {
+    let mut errors = Vec::new();
+    for (name, value) in env {
+        if !name.starts_with("APERTURE_") || IGNORED.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        match ENV_KEYS.iter().find(|(n, _)| n == name) {
+            Some((_, key)) => {
+                // Same guessing as figment's own Env provider: "32" is a number,
+                // "true" a bool, anything else text.
+                let parsed: Value = value.parse().unwrap_or_else(|e| match e {});
+                figment = figment.merge(Serialized::default(key, parsed));
+            }
+            None => errors.push(format!(
+                "{name}: unknown setting (known: see config/default.toml)"
+            )),
+        }
+    }
+    if !env.contains_key("APERTURE_LISTEN")
+        && let Some(port) = env.get("PORT")
+    {
+        figment = figment.merge(Serialized::default(
+            "server.listen",
+            format!("0.0.0.0:{port}"),
+        ));
+    }
+    (figment, errors)
+}
+
+/// The environment variable that sets a dotted key, for error messages.
+pub fn env_name(key: &str) -> Option<&'static str> {
+    ENV_KEYS.iter().find(|(_, k)| *k == key).map(|(n, _)| *n)
+}
+
+/// One line for one figment error: the key (and its variable), then the problem.
+pub fn describe_figment_error(e: &figment::Error) -> String {
+    let key = e.path.join(".");
+    let what = match &e.kind {
+        figment::error::Kind::InvalidType(actual, expected) => {
+            format!("expected {expected}, found {actual}")
+        }
+        other => other.to_string(),
+    };
+    match env_name(&key) {
+        Some(var) => format!("{key} ({var}): {what}"),
+        None if key.is_empty() => what,
+        None => format!("{key}: {what}"),
+    }
+}

@@ -1,0 +1,218 @@
+//! Configuration: `config/default.toml`, an optional file, `APERTURE_*` variables and
+//! CLI flags, layered by figment into one validated [`Config`].
+//!
+//! The raw, serde-shaped sections live here; [`Config::load`] layers them and then
+//! [`validate`] turns them into the typed values the rest of the service uses,
+//! collecting every problem so an operator sees them all at once. The environment
+//! is passed in as a map, so tests never touch process-wide variables.
+
+mod env;
+mod validate;
+mod values;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::Deserialize;
+
+pub use env::ENV_KEYS;
+use values::{Seconds, Stringish};
+
+/// The defaults, compiled in so the binary runs without any file on disk.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The validated configuration of one aperture process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub security: SecurityConfig,
+    pub sources: SourcesConfig,
+    pub delivery: DeliveryConfig,
+    pub presets: Vec<String>,
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub max_url_bytes: usize,
+    pub max_header_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// (key, salt) pairs, decoded from hex; the first one signs.
+    pub pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    pub signature_size: usize,
+    pub allow_insecure: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourcesConfig {
+    pub local_root: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub cache_control: String,
+    pub error_cache_control: String,
+    pub max_ranges: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+/// Overrides from the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub listen: Option<String>,
+}
+
+/// Every problem found while loading, one line each.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, line) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "configuration error: {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+// The serde shape of the layered configuration, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    server: RawServer,
+    security: RawSecurity,
+    sources: RawSources,
+    delivery: RawDelivery,
+    options: RawOptions,
+    telemetry: RawTelemetry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Stringish,
+    max_connections: usize,
+    header_read_timeout: Seconds,
+    keepalive_timeout: Seconds,
+    shutdown_grace: Seconds,
+    max_url_bytes: usize,
+    max_header_bytes: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecurity {
+    key: Stringish,
+    salt: Stringish,
+    signature_size: i64,
+    allow_insecure: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSources {
+    local_root: Stringish,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    cache_control: Stringish,
+    error_cache_control: Stringish,
+    max_ranges: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOptions {
+    presets: values::StringList,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    log_format: Stringish,
+    log_level: Stringish,
+}
+
+impl Config {
+    /// Layer defaults, the optional file, the `APERTURE_*` entries of `env` and the CLI
+    /// overrides, then validate. `env` is the process environment in production.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigErrors> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigErrors(vec![format!(
+                    "--config {}: no such file",
+                    path.display()
+                )]));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let (figment, mut errors) = env::merge_env(figment, env);
+        let mut figment = figment;
+        if let Some(listen) = &cli.listen {
+            figment = figment.merge(Serialized::default("server.listen", listen));
+        }
+        let raw: Raw = match figment.extract() {
+            Ok(raw) => raw,
+            Err(e) => {
+                errors.extend(e.into_iter().map(|e| env::describe_figment_error(&e)));
+                return Err(ConfigErrors(errors));
+            }
+        };
+        match validate::validate(raw) {
+            Ok(config) if errors.is_empty() => Ok(config),
+            Ok(_) => Err(ConfigErrors(errors)),
+            Err(more) => {
+                errors.extend(more);
+                Err(ConfigErrors(errors))
+            }
+        }
+    }
+
+    /// The embedded defaults with a few test-friendly changes: listen on an ephemeral
+    /// loopback port and serve `local_root`.
+    pub fn for_tests(local_root: impl Into<PathBuf>) -> Config {
+        let mut config = Config::load(None, &BTreeMap::new(), &CliOverrides::default())
+            .expect("embedded defaults are valid");
+        config.server.listen = "127.0.0.1:0".parse().expect("literal address");
+        config.sources.local_root = local_root.into();
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests;

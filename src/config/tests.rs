@@ -1,0 +1,124 @@
+//! Table tests for configuration layering and validation.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let root = env!("CARGO_MANIFEST_DIR").to_string() + "/samples";
+    let mut map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    map.entry("APERTURE_LOCAL_ROOT".into()).or_insert(root);
+    map
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    Config::load(None, &env(pairs), &CliOverrides::default())
+}
+
+#[test]
+fn defaults_are_valid_and_insecure_without_a_key() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.security.signature_size, 32);
+    assert!(c.security.allow_insecure);
+    assert!(c.security.pairs.is_empty());
+}
+
+#[test]
+fn keys_pair_with_salts_and_disable_insecure() {
+    // "736563726574" is hex of "secret": all digits, so figment guesses a number.
+    let c = load(&[
+        ("APERTURE_KEY", "736563726574,abcd"),
+        ("APERTURE_SALT", "68656c6c6f,ef01"),
+    ])
+    .unwrap();
+    assert_eq!(c.security.pairs.len(), 2);
+    assert_eq!(c.security.pairs[0].0, b"secret");
+    assert_eq!(c.security.pairs[0].1, b"hello");
+    assert!(!c.security.allow_insecure);
+
+    let c = load(&[("APERTURE_KEY", "736563726574")]);
+    assert!(c.is_err(), "a key without salt is an error");
+}
+
+#[test]
+fn all_digit_hex_key_survives_number_guessing() {
+    let c = load(&[("APERTURE_KEY", "1234"), ("APERTURE_SALT", "5678")]).unwrap();
+    assert_eq!(c.security.pairs[0].0, vec![0x12, 0x34]);
+}
+
+#[test]
+fn port_is_honoured_only_without_listen() {
+    let c = load(&[("PORT", "5000")]).unwrap();
+    assert_eq!(c.server.listen.to_string(), "0.0.0.0:5000");
+    let c = load(&[("PORT", "5000"), ("APERTURE_LISTEN", "127.0.0.1:6000")]).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:6000");
+}
+
+#[test]
+fn cli_listen_wins() {
+    let cli = CliOverrides {
+        listen: Some("127.0.0.1:7000".into()),
+    };
+    let c = Config::load(None, &env(&[("APERTURE_LISTEN", "127.0.0.1:6000")]), &cli).unwrap();
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:7000");
+}
+
+#[test]
+fn durations_from_env() {
+    let c = load(&[
+        ("APERTURE_HEADER_READ_TIMEOUT", "2.5"),
+        ("APERTURE_SHUTDOWN_GRACE", "250ms"),
+    ])
+    .unwrap();
+    assert_eq!(c.server.header_read_timeout.as_millis(), 2500);
+    assert_eq!(c.server.shutdown_grace.as_millis(), 250);
+}
+
+#[test]
+fn each_bad_value_names_its_variable() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("APERTURE_SIGNATURE_SIZE", "40")],
+            "APERTURE_SIGNATURE_SIZE",
+        ),
+        (
+            &[("APERTURE_SIGNATURE_SIZE", "abc")],
+            "APERTURE_SIGNATURE_SIZE",
+        ),
+        (&[("APERTURE_LISTEN", "not an address")], "APERTURE_LISTEN"),
+        (
+            &[("APERTURE_KEY", "zz"), ("APERTURE_SALT", "00")],
+            "APERTURE_KEY",
+        ),
+        (
+            &[("APERTURE_LOCAL_ROOT", "/no/such/dir")],
+            "APERTURE_LOCAL_ROOT",
+        ),
+        (
+            &[("APERTURE_ALLOW_INSECURE", "maybe")],
+            "APERTURE_ALLOW_INSECURE",
+        ),
+        (&[("APERTURE_LOG_FORMAT", "xml")], "APERTURE_LOG_FORMAT"),
+        (
+            &[("APERTURE_SHUTDOWN_GRACE", "soon")],
+            "APERTURE_SHUTDOWN_GRACE",
+        ),
+        (&[("APERTURE_TYPO", "1")], "APERTURE_TYPO"),
+    ];
+    for (pairs, var) in cases {
+        let err = load(pairs).expect_err(var).to_string();
+        assert!(err.contains(var), "{var}: {err}");
+        assert!(
+            err.lines().all(|l| l.starts_with("configuration error: ")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn presets_from_env_are_comma_separated() {
+    let c = load(&[("APERTURE_PRESETS", "thumb=rs:fill:100:100,small=w:50")]).unwrap();
+    assert_eq!(c.presets, vec!["thumb=rs:fill:100:100", "small=w:50"]);
+}

@@ -1,0 +1,165 @@
+//! Turns the raw layered values into a typed [`Config`], reporting every problem.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use super::env::env_name;
+use super::*;
+
+/// Collects errors as "key (VAR): problem" lines.
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, key: &str, problem: impl std::fmt::Display) {
+        match env_name(key) {
+            Some(var) => self.0.push(format!("{key} ({var}): {problem}")),
+            None => self.0.push(format!("{key}: {problem}")),
+        }
+    }
+}
+
+pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
+    let mut p = Problems(Vec::new());
+
+    let listen = parse_listen(&raw.server.listen.0).unwrap_or_else(|e| {
+        p.add("server.listen", e);
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    });
+    let s = &raw.server;
+    if s.max_connections == 0 {
+        p.add("server.max_connections", "must be at least 1");
+    }
+    for (key, d) in [
+        ("server.header_read_timeout", s.header_read_timeout),
+        ("server.keepalive_timeout", s.keepalive_timeout),
+    ] {
+        if d.0.is_zero() {
+            p.add(key, "must be greater than zero");
+        }
+    }
+    if s.max_url_bytes < 256 {
+        p.add("server.max_url_bytes", "must be at least 256");
+    }
+    if s.max_header_bytes < 1024 {
+        p.add("server.max_header_bytes", "must be at least 1024");
+    }
+
+    let keys = parse_hex_list(&mut p, "security.key", &raw.security.key.0);
+    let salts = parse_hex_list(&mut p, "security.salt", &raw.security.salt.0);
+    if keys.len() != salts.len() {
+        p.add(
+            "security.salt",
+            format!(
+                "{} key(s) but {} salt(s): keys and salts pair by position",
+                keys.len(),
+                salts.len()
+            ),
+        );
+    }
+    let size = raw.security.signature_size;
+    if !(1..=32).contains(&size) {
+        p.add(
+            "security.signature_size",
+            format!("must be between 1 and 32, got {size}"),
+        );
+    }
+    let allow_insecure = raw.security.allow_insecure.unwrap_or(keys.is_empty());
+
+    let local_root = PathBuf::from(&raw.sources.local_root.0);
+    if raw.sources.local_root.0.is_empty() {
+        p.add("sources.local_root", "must not be empty");
+    } else if !local_root.is_dir() {
+        p.add(
+            "sources.local_root",
+            format!("`{}` is not a directory", local_root.display()),
+        );
+    }
+
+    for (key, value) in [
+        ("delivery.cache_control", &raw.delivery.cache_control.0),
+        (
+            "delivery.error_cache_control",
+            &raw.delivery.error_cache_control.0,
+        ),
+    ] {
+        if value.is_empty() || http::HeaderValue::from_str(value).is_err() {
+            p.add(key, "must be a non-empty, valid header value");
+        }
+    }
+    if raw.delivery.max_ranges == 0 {
+        p.add("delivery.max_ranges", "must be at least 1");
+    }
+
+    let log_format = match raw.telemetry.log_format.0.as_str() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            p.add(
+                "telemetry.log_format",
+                format!("must be `text` or `json`, got `{other}`"),
+            );
+            LogFormat::Text
+        }
+    };
+
+    if !p.0.is_empty() {
+        return Err(p.0);
+    }
+    Ok(Config {
+        server: ServerConfig {
+            listen,
+            max_connections: s.max_connections,
+            header_read_timeout: s.header_read_timeout.0,
+            keepalive_timeout: s.keepalive_timeout.0,
+            shutdown_grace: s.shutdown_grace.0,
+            max_url_bytes: s.max_url_bytes,
+            max_header_bytes: s.max_header_bytes,
+        },
+        security: SecurityConfig {
+            pairs: keys.into_iter().zip(salts).collect(),
+            signature_size: size as usize,
+            allow_insecure,
+        },
+        sources: SourcesConfig { local_root },
+        delivery: DeliveryConfig {
+            cache_control: raw.delivery.cache_control.0,
+            error_cache_control: raw.delivery.error_cache_control.0,
+            max_ranges: raw.delivery.max_ranges,
+        },
+        presets: raw.options.presets.0,
+        telemetry: TelemetryConfig {
+            log_format,
+            log_level: raw.telemetry.log_level.0,
+        },
+    })
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    // host names such as localhost:8080
+    match text.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("`{text}` resolves to no address")),
+        Err(_) => Err(format!("`{text}` is not a host:port address")),
+    }
+}
+
+fn parse_hex_list(p: &mut Problems, key: &str, text: &str) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for (i, item) in text.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            if !text.trim().is_empty() {
+                p.add(key, format!("entry {} is empty", i + 1));
+            }
+            continue;
+        }
+        match hex::decode(item) {
+            Ok(bytes) => out.push(bytes),
+            Err(e) => p.add(key, format!("entry {} is not valid hex ({e})", i + 1)),
+        }
+    }
+    out
+}

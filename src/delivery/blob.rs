@@ -1,0 +1,200 @@
+//! Answers for a source blob served as is: 200, 206 (one range or
+//! multipart/byteranges), 304, 412 and 416, with the same headers for GET and HEAD.
+//!
+//! The source is opened only after the preconditions and ranges are settled, and only
+//! for GET, so a 304, a 416 or a HEAD never reads the body.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Response, StatusCode};
+
+use super::body::ResponseBody;
+use super::conditional::{self, Precondition, Validators};
+use super::headers::{SVG_CSP, set};
+use super::multipart;
+use super::range::{self, ByteRange, RangeOutcome};
+use super::sniff::is_svg_type;
+use crate::error::{Error, Kind};
+use crate::source::{BlobMeta, BodyStream, SourceError, Sources};
+use crate::url::SourceRef;
+
+/// Everything about the request and the blob that decides the answer.
+pub struct BlobAnswer<'a> {
+    pub method: &'a Method,
+    pub request_headers: &'a HeaderMap,
+    pub meta: &'a BlobMeta,
+    pub cache_control: String,
+    pub content_disposition: String,
+    pub max_ranges: usize,
+}
+
+pub async fn respond(
+    answer: BlobAnswer<'_>,
+    sources: &Arc<Sources>,
+    source: &SourceRef,
+) -> Result<Response<ResponseBody>, Error> {
+    let meta = answer.meta;
+    let content_type = meta
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let validators = Validators {
+        etag: meta.etag.as_deref(),
+        last_modified: meta.last_modified,
+    };
+    let honor_range =
+        match conditional::evaluate(answer.method, answer.request_headers, &validators) {
+            Precondition::NotModified => return Ok(not_modified(&answer)),
+            Precondition::Failed => {
+                return Err(Error::new(
+                    Kind::PreconditionFailed,
+                    "precondition failed: the source has changed",
+                ));
+            }
+            Precondition::Proceed { honor_range } => honor_range,
+        };
+    // Range is defined for GET only (RFC 9110 14.2); HEAD answers as a full GET would.
+    let range_header = answer
+        .request_headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let outcome = if honor_range && *answer.method == Method::GET {
+        range::evaluate_range(range_header, meta.len)
+    } else {
+        RangeOutcome::Full
+    };
+    let outcome = match outcome {
+        RangeOutcome::Partial(ranges) if ranges.len() > answer.max_ranges => RangeOutcome::Full,
+        other => other,
+    };
+
+    let mut response = Response::new(ResponseBody::empty());
+    let h = response.headers_mut();
+    common_headers(h, &answer, content_type);
+    let head_only = *answer.method == Method::HEAD;
+
+    match outcome {
+        RangeOutcome::Unsatisfiable => {
+            return Err(Error::new(
+                Kind::RangeNotSatisfiable { len: meta.len },
+                format!("range not satisfiable: the source is {} bytes", meta.len),
+            ));
+        }
+        RangeOutcome::Full => {
+            h.insert(header::CONTENT_TYPE, header_value(content_type));
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len));
+            if !head_only {
+                let stream = sources.read(source, None).await?;
+                *response.body_mut() = ResponseBody::stream(stream, meta.len);
+            }
+        }
+        RangeOutcome::Partial(ranges) if ranges.len() == 1 => {
+            let r = ranges[0];
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_TYPE, header_value(content_type));
+            set(
+                h,
+                header::CONTENT_RANGE,
+                &range::content_range(&r, meta.len),
+            );
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.len()));
+            let stream = sources.read(source, Some(r)).await?;
+            *response.body_mut() = ResponseBody::stream(stream, r.len());
+        }
+        RangeOutcome::Partial(ranges) => {
+            let boundary = boundary_for(meta);
+            let layout = multipart::layout(&ranges, meta.len, content_type, &boundary);
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let h = response.headers_mut();
+            set(
+                h,
+                header::CONTENT_TYPE,
+                &multipart::content_type_header(&boundary),
+            );
+            h.insert(
+                header::CONTENT_LENGTH,
+                HeaderValue::from(layout.content_length),
+            );
+            let len = layout.content_length;
+            let stream = multipart_stream(layout, Arc::clone(sources), source.clone());
+            *response.body_mut() = ResponseBody::stream(stream, len);
+        }
+    }
+    Ok(response)
+}
+
+fn common_headers(h: &mut HeaderMap, answer: &BlobAnswer<'_>, content_type: &str) {
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(etag) = &answer.meta.etag {
+        set(h, header::ETAG, etag);
+    }
+    if let Some(t) = answer.meta.last_modified {
+        set(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(t));
+    }
+    set(h, header::CACHE_CONTROL, &answer.cache_control);
+    set(h, header::CONTENT_DISPOSITION, &answer.content_disposition);
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if is_svg_type(content_type) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(SVG_CSP),
+        );
+    }
+}
+
+/// RFC 9110 15.4.5: a 304 carries the validators and caching headers a 200 would.
+fn not_modified(answer: &BlobAnswer<'_>) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::empty());
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    let h = response.headers_mut();
+    if let Some(etag) = &answer.meta.etag {
+        set(h, header::ETAG, etag);
+    }
+    if let Some(t) = answer.meta.last_modified {
+        set(h, header::LAST_MODIFIED, &httpdate::fmt_http_date(t));
+    }
+    set(h, header::CACHE_CONTROL, &answer.cache_control);
+    response
+}
+
+fn header_value(v: &str) -> HeaderValue {
+    HeaderValue::from_str(v)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+}
+
+/// A boundary that cannot occur in practice and is stable for one blob version.
+fn boundary_for(meta: &BlobMeta) -> String {
+    let seed = meta.etag.as_deref().unwrap_or("");
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes().chain(nanos.to_le_bytes()) {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    format!("aperture-{hash:016x}")
+}
+
+/// Part headers and range bytes in order, each range opened only when reached.
+fn multipart_stream(
+    layout: multipart::MultipartLayout,
+    sources: Arc<Sources>,
+    source: SourceRef,
+) -> BodyStream {
+    let trailer = layout.trailer.clone();
+    let parts = stream::iter(layout.parts).flat_map(move |(head, r): (Bytes, ByteRange)| {
+        let sources = Arc::clone(&sources);
+        let source = source.clone();
+        let body = stream::once(async move { sources.read(&source, Some(r)).await }).try_flatten();
+        stream::once(async move { Ok::<Bytes, SourceError>(head) }).chain(body)
+    });
+    Box::pin(parts.chain(stream::once(async move { Ok(trailer) })))
+}

@@ -1,0 +1,205 @@
+//! Response headers shared by every successful body: Cache-Control (capped by
+//! `expires`), Content-Disposition (RFC 6266 with a UTF-8 `filename*`), validators and
+//! the safety headers; and the error response every failure becomes.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Response, StatusCode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::body::ResponseBody;
+use crate::error::Error;
+
+/// Sandbox for SVG answered inline: an SVG opened directly must not run script or
+/// load anything on our origin.
+pub const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// Cache-Control for a signed URL; with `expires`, max-age never outlives the URL.
+pub fn cache_control(configured: &str, expires: Option<i64>, now: SystemTime) -> String {
+    let Some(expires) = expires else {
+        return configured.to_string();
+    };
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let left = (expires - now).max(0);
+    let configured_max = configured
+        .split(',')
+        .filter_map(|d| d.trim().strip_prefix("max-age="))
+        .find_map(|v| v.trim().parse::<i64>().ok());
+    let max_age = configured_max.map_or(left, |m| m.min(left));
+    if configured.contains("private") {
+        format!("private, max-age={max_age}")
+    } else {
+        format!("public, max-age={max_age}")
+    }
+}
+
+/// RFC 6266 / RFC 8187: an ASCII `filename` for old clients and `filename*` in UTF-8.
+pub fn content_disposition(attachment: bool, filename: &str) -> String {
+    const ATTR: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
+    let kind = if attachment { "attachment" } else { "inline" };
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let ascii = if ascii.trim().is_empty() {
+        "file".to_string()
+    } else {
+        ascii
+    };
+    if ascii == filename {
+        format!("{kind}; filename=\"{ascii}\"")
+    } else {
+        let encoded = utf8_percent_encode(filename, ATTR);
+        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    }
+}
+
+/// The file name a response offers: the `filename` option, else the source's last path
+/// segment; an extension matching the content type is added when it has none.
+pub fn filename_for(option: Option<&str>, source_path: &str, content_type: &str) -> String {
+    let base = match option {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => source_path
+            .rsplit('/')
+            .find(|s| !s.is_empty())
+            .unwrap_or("file")
+            .to_string(),
+    };
+    let has_ext = base
+        .rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && !ext.is_empty());
+    match (has_ext, extension_for(content_type)) {
+        (false, Some(ext)) => format!("{base}.{ext}"),
+        _ => base,
+    }
+}
+
+fn extension_for(content_type: &str) -> Option<&'static str> {
+    Some(match content_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/avif" => "avif",
+        "image/svg+xml" => "svg",
+        "image/bmp" => "bmp",
+        "image/tiff" => "tiff",
+        "image/x-icon" | "image/vnd.microsoft.icon" => "ico",
+        "image/heif" => "heif",
+        "application/pdf" => "pdf",
+        _ => return None,
+    })
+}
+
+/// Inserts a header whose value came from config or our own formatting; a value that
+/// is not a valid header (cannot happen for validated config) is skipped, not a panic.
+pub fn set(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+/// The response for any error: its status, the one-line public message as a short
+/// text body, and headers that keep CDNs from caching a passing failure.
+pub fn error_response(err: &Error, error_cache_control: &str) -> Response<ResponseBody> {
+    let status = err.status();
+    let mut body = err.public_message().to_string();
+    if body.is_empty() {
+        body = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase();
+    }
+    body.push('\n');
+    let mut response = Response::new(ResponseBody::full(body.clone()));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    set(h, header::CACHE_CONTROL, error_cache_control);
+    for (name, value) in err.kind.extra_headers() {
+        set(h, name, &value);
+    }
+    if status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE || status == StatusCode::URI_TOO_LONG {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn expires_caps_max_age() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let cc = "public, max-age=31536000, immutable";
+        assert_eq!(cache_control(cc, None, now), cc);
+        assert_eq!(cache_control(cc, Some(1_060), now), "public, max-age=60");
+        assert_eq!(cache_control(cc, Some(900), now), "public, max-age=0");
+        assert_eq!(
+            cache_control("public, max-age=30", Some(1_060), now),
+            "public, max-age=30"
+        );
+    }
+
+    #[test]
+    fn dispositions() {
+        assert_eq!(
+            content_disposition(false, "a.jpg"),
+            "inline; filename=\"a.jpg\""
+        );
+        assert_eq!(
+            content_disposition(true, "my photo.jpg"),
+            "attachment; filename=\"my photo.jpg\""
+        );
+        assert_eq!(
+            content_disposition(false, "café \"x\".png"),
+            "inline; filename=\"caf_ _x_.png\"; filename*=UTF-8''caf%C3%A9%20%22x%22.png"
+        );
+    }
+
+    #[test]
+    fn filenames() {
+        assert_eq!(filename_for(None, "/a/b/cat.jpg", "image/jpeg"), "cat.jpg");
+        assert_eq!(filename_for(Some("pic"), "/x.png", "image/png"), "pic.png");
+        assert_eq!(
+            filename_for(Some("pic.gif"), "/x.png", "image/png"),
+            "pic.gif"
+        );
+        assert_eq!(
+            filename_for(None, "/blob", "application/octet-stream"),
+            "blob"
+        );
+        assert_eq!(filename_for(None, "/", "image/webp"), "file.webp");
+    }
+}

@@ -1,0 +1,36 @@
+//! aperture: an image proxy and CDN origin that answers signed, imgproxy-compatible
+//! URLs, streams source blobs with full Range and conditional-request support, and
+//! never answers with an empty body.
+//!
+//! Module map (one concern each):
+//!
+//! ```text
+//! config/     default.toml + APERTURE_* + CLI, layered by figment, validated
+//! error.rs    the one Error type; the single kind -> HTTP status mapping
+//! state.rs    App: the shared state built once from Config
+//! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers
+//! url/        path grammar, signatures (HMAC-SHA256, key rotation), source references
+//! options/    imgproxy processing options -> typed, canonical ProcessingOptions
+//! source/     blob backends (local folder; S3 next): head + ranged streaming reads
+//! delivery/   ranges, conditionals, headers, multipart, the never-empty body type
+//! telemetry/  tracing setup, per-request log record, Prometheus metrics
+//! cli.rs      the `aperture` command line (serve, sign)
+//! ```
+//!
+//! Tests and embedders start the same server the binary runs:
+//! `App::new(config)` then `serve(listener, app, shutdown)`.
+
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod error;
+pub mod options;
+pub mod server;
+pub mod source;
+pub mod state;
+pub mod telemetry;
+pub mod url;
+
+pub use config::Config;
+pub use server::serve;
+pub use state::App;

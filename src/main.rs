@@ -1,0 +1,110 @@
+//! The `aperture` binary: parse the command line, load config, run.
+
+use std::process::ExitCode;
+
+use aperture::cli::{self, Cli, Command};
+use aperture::config::CliOverrides;
+use aperture::url::signature::Signer;
+use aperture::{App, telemetry};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, listen } => {
+            let config = match cli::load_config(config.as_deref(), &CliOverrides { listen }) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry::init(&config.telemetry);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(run(config))
+        }
+        Command::Sign {
+            source,
+            options,
+            extension,
+            base64,
+            config,
+        } => {
+            let config = match cli::load_config(config.as_deref(), &CliOverrides::default()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let s = &config.security;
+            let signer = Signer::new(s.pairs.clone(), s.signature_size, s.allow_insecure);
+            println!(
+                "{}",
+                cli::signed_path(&signer, &source, &options, extension.as_deref(), base64)
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+async fn run(config: aperture::Config) -> ExitCode {
+    let listen = config.server.listen;
+    let app = match App::new(config) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("server.listen (APERTURE_LISTEN): cannot listen on {listen}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| listen.to_string());
+    let example = cli::signed_path(&app.signer, "local:///sunset.jpg", "raw:1", None, false);
+    tracing::info!("aperture listening on http://{addr}");
+    println!("aperture listening on http://{addr}");
+    println!("try: curl -sS -o sunset.jpg -D - http://{addr}{example}");
+    aperture::serve(listener, app, shutdown_signal()).await;
+    tracing::info!("aperture stopped");
+    ExitCode::SUCCESS
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,126 @@
+//! The image route, step by step: signature, URL, options, expiry, source, answer.
+//!
+//! The signature is checked before anything else is parsed (as imgproxy does), so an
+//! unsigned request learns nothing about our URL grammar.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::delivery::blob::{self, BlobAnswer};
+use crate::delivery::body::ResponseBody;
+use crate::delivery::headers;
+use crate::error::{Error, Kind};
+use crate::options::{self, ProcessingOptions};
+use crate::state::App;
+use crate::url::{self, SourceRef};
+
+pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<ResponseBody>, Error> {
+    let raw_path = req.uri().path();
+    let (signature, signed_path) = split_signature(raw_path);
+    app.signer
+        .verify(signature, signed_path)
+        .map_err(|e| Error::new(Kind::BadSignature, format!("forbidden: {e}")))?;
+    let parsed = url::parse_path(raw_path)
+        .map_err(|e| Error::new(Kind::InvalidUrl, format!("invalid URL: {e}")))?;
+    let segments: Vec<&str> = parsed.option_segments.iter().map(String::as_str).collect();
+    let mut opts = options::parse(&segments, &app.presets)
+        .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
+    if let Some(ext) = &parsed.extension {
+        opts.apply_extension(ext)
+            .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
+    }
+    check_expiry(&opts, SystemTime::now())?;
+
+    if opts.redirect && !matches!(parsed.source, SourceRef::S3 { .. }) {
+        return Err(Error::new(
+            Kind::InvalidOption,
+            "invalid option `redirect`: only s3:// sources can be redirected to",
+        ));
+    }
+    if !opts.raw {
+        return Err(Error::new(
+            Kind::NotImplemented,
+            "image processing is not available in this build yet; add `raw:1` to serve the source as is",
+        ));
+    }
+    raw(app, req, &parsed.source, &opts).await
+}
+
+/// Serves the source's bytes unchanged.
+async fn raw(
+    app: &App,
+    req: &Request<Incoming>,
+    source: &SourceRef,
+    opts: &ProcessingOptions,
+) -> Result<Response<ResponseBody>, Error> {
+    let meta = app.sources.head(source).await?;
+    if meta.len == 0 {
+        return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
+    }
+    let content_type = meta
+        .content_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
+    let name = headers::filename_for(opts.filename.as_deref(), &source_path(source), content_type);
+    let delivery = &app.config.delivery;
+    let answer = BlobAnswer {
+        method: req.method(),
+        request_headers: req.headers(),
+        meta: &meta,
+        cache_control: headers::cache_control(
+            &delivery.cache_control,
+            opts.expires.filter(|&t| t > 0),
+            SystemTime::now(),
+        ),
+        content_disposition: headers::content_disposition(opts.return_attachment, &name),
+        max_ranges: delivery.max_ranges,
+    };
+    blob::respond(answer, &app.sources, source).await
+}
+
+/// `/SIGNATURE/rest...` -> ("SIGNATURE", "/rest...").
+fn split_signature(path: &str) -> (&str, &str) {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    match trimmed.find('/') {
+        Some(i) => (&trimmed[..i], &trimmed[i..]),
+        None => (trimmed, ""),
+    }
+}
+
+fn check_expiry(opts: &ProcessingOptions, now: SystemTime) -> Result<(), Error> {
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match opts.expires {
+        Some(expires) if opts.is_expired(now) => Err(Error::new(
+            Kind::Expired,
+            format!("URL expired at {expires} (unix time)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn source_path(source: &SourceRef) -> String {
+    match source {
+        SourceRef::Local { path } => path.clone(),
+        SourceRef::S3 { key, .. } => key.clone(),
+        SourceRef::Http { url } => url.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_split() {
+        assert_eq!(
+            split_signature("/sig/raw:1/plain/x"),
+            ("sig", "/raw:1/plain/x")
+        );
+        assert_eq!(split_signature("/sig"), ("sig", ""));
+        assert_eq!(split_signature("/"), ("", ""));
+    }
+}

@@ -1,0 +1,156 @@
+//! Routes a request, and wraps every route with the same epilogue: errors become
+//! responses in one place, the never-empty rule is enforced, and the request's log
+//! record rides on the body until the last byte is sent.
+
+use std::time::Instant;
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::handler;
+use crate::delivery::body::{ResponseBody, enforce_never_empty};
+use crate::delivery::headers::error_response;
+use crate::error::{Error, Fault, Kind};
+use crate::state::App;
+use crate::telemetry::metrics::ErrorLabels;
+use crate::telemetry::{RequestLog, redact_path};
+
+const GET_HEAD: &str = "GET, HEAD";
+
+pub async fn route(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let name = route_name(&path);
+    let log = RequestLog::new(
+        app.metrics.clone(),
+        name,
+        method.clone(),
+        redact_path(&path),
+        started,
+    );
+
+    let result = match check_limits(app, &req) {
+        Err(e) => Err(e),
+        Ok(()) => match (name, &method) {
+            (_, m) if *m != Method::GET && *m != Method::HEAD => Err(Error::new(
+                Kind::MethodNotAllowed { allow: GET_HEAD },
+                format!("method {m} not allowed; use GET or HEAD"),
+            )),
+            ("health", _) => Ok(text(
+                &method,
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                "ok\n".into(),
+            )),
+            ("metrics", _) => Ok(text(
+                &method,
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                app.metrics.encode(),
+            )),
+            ("image", _) => handler::image(app, &req).await,
+            _ => Err(Error::new(Kind::RouteNotFound, "no such route")),
+        },
+    };
+
+    let error_cc = &app.config.delivery.error_cache_control;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            record_error(app, &e);
+            strip_for_head(&method, error_response(&e, error_cc))
+        }
+    };
+    let mut response = enforce_never_empty(&method, response, || {
+        error_response(
+            &Error::internal("internal error: empty response body"),
+            error_cc,
+        )
+    });
+    let mut log = log;
+    log.set_status(response.status().as_u16());
+    response.body_mut().attach_log(log);
+    response
+}
+
+fn route_name(path: &str) -> &'static str {
+    match path {
+        "/health" => "health",
+        "/metrics" => "metrics",
+        "/" | "/favicon.ico" | "/robots.txt" => "other",
+        p if p.get(1..).unwrap_or("").contains('/') => "image",
+        _ => "other",
+    }
+}
+
+/// 414 and 431 with a body, before any parsing; hyper's own hard caps sit above these.
+fn check_limits(app: &App, req: &Request<Incoming>) -> Result<(), Error> {
+    let limits = &app.config.server;
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > limits.max_url_bytes {
+        return Err(Error::new(
+            Kind::UriTooLong,
+            format!("request URL longer than {} bytes", limits.max_url_bytes),
+        ));
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > limits.max_header_bytes {
+        return Err(Error::new(
+            Kind::HeadersTooLarge,
+            format!(
+                "request headers larger than {} bytes",
+                limits.max_header_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn record_error(app: &App, e: &Error) {
+    let fault = e.kind.fault();
+    let kind = format!("{:?}", e.kind);
+    let kind = kind.split([' ', '{', '(']).next().unwrap_or("").to_string();
+    app.metrics
+        .errors
+        .get_or_create(&ErrorLabels {
+            kind,
+            fault: fault.as_str(),
+        })
+        .inc();
+    let status = e.status().as_u16();
+    let cause = e.cause_chain();
+    match fault {
+        Fault::Client => tracing::debug!(status, error = %e, cause, "client error"),
+        Fault::Source => tracing::warn!(status, error = %e, cause, "source error"),
+        Fault::Server => tracing::error!(status, error = %e, cause, "server error"),
+    }
+}
+
+fn text(
+    method: &Method,
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<ResponseBody> {
+    let mut r = Response::new(ResponseBody::full(body.clone()));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    strip_for_head(method, r)
+}
+
+/// HEAD gets the GET answer's headers (Content-Length included) and no body.
+fn strip_for_head(method: &Method, mut r: Response<ResponseBody>) -> Response<ResponseBody> {
+    if *method == Method::HEAD {
+        *r.body_mut() = ResponseBody::empty();
+    }
+    r
+}

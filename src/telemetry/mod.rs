@@ -1,0 +1,150 @@
+//! Logs and metrics: tracing setup, and the per-request record that becomes one access
+//! log line and the request metrics when the response's last byte is sent.
+//!
+//! Signed URLs are bearer tokens for one variant, so the logged path drops the
+//! signature segment; keys and salts are never logged.
+
+pub mod metrics;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{LogFormat, TelemetryConfig};
+use metrics::{Metrics, RequestLabels, RouteLabels};
+
+/// Installs the global tracing subscriber. `RUST_LOG` wins over the configured level.
+pub fn init(config: &TelemetryConfig) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_writer(std::io::stdout);
+    // try_init: a second call (tests) keeps the first subscriber.
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_target(false).try_init(),
+    };
+}
+
+/// The path as logged: the signature segment replaced, so logs hold no usable URL.
+pub fn redact_path(path: &str) -> String {
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    match trimmed.split_once('/') {
+        Some((_sig, rest)) if !rest.is_empty() => format!("/-/{rest}"),
+        _ => path.to_string(),
+    }
+}
+
+/// One request's record; written out (log line + metrics) when dropped, which is when
+/// hyper is done with the response body.
+pub struct RequestLog {
+    metrics: Arc<Metrics>,
+    route: &'static str,
+    method: http::Method,
+    path: String,
+    status: u16,
+    bytes: u64,
+    started: Instant,
+    aborted: Option<String>,
+}
+
+impl RequestLog {
+    pub fn new(
+        metrics: Arc<Metrics>,
+        route: &'static str,
+        method: http::Method,
+        path: String,
+        started: Instant,
+    ) -> RequestLog {
+        RequestLog {
+            metrics,
+            route,
+            method,
+            path,
+            status: 0,
+            bytes: 0,
+            started,
+            aborted: None,
+        }
+    }
+
+    pub fn set_status(&mut self, status: u16) {
+        self.status = status;
+    }
+
+    pub fn add_bytes(&mut self, n: u64) {
+        self.bytes += n;
+    }
+
+    pub fn aborted(&mut self, why: &dyn std::fmt::Display) {
+        self.aborted = Some(why.to_string());
+    }
+}
+
+impl Drop for RequestLog {
+    fn drop(&mut self) {
+        let elapsed = self.started.elapsed();
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                route: self.route,
+                method: self.method.to_string(),
+                status: self.status,
+            })
+            .inc();
+        let labels = RouteLabels {
+            route: self.route,
+            status: self.status,
+        };
+        self.metrics
+            .request_seconds
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        self.metrics
+            .response_bytes
+            .get_or_create(&labels)
+            .inc_by(self.bytes);
+        match &self.aborted {
+            None => tracing::info!(
+                method = %self.method,
+                path = %self.path,
+                status = self.status,
+                bytes = self.bytes,
+                ms = format_args!("{ms:.2}"),
+                "request"
+            ),
+            Some(why) => {
+                self.metrics.aborted_bodies.inc();
+                tracing::warn!(
+                    method = %self.method,
+                    path = %self.path,
+                    status = self.status,
+                    bytes = self.bytes,
+                    ms = format_args!("{ms:.2}"),
+                    error = %why,
+                    "request aborted mid-body"
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_redacted() {
+        assert_eq!(
+            redact_path("/abcSIG/raw:1/plain/local:///a.jpg"),
+            "/-/raw:1/plain/local:///a.jpg"
+        );
+        assert_eq!(redact_path("/health"), "/health");
+        assert_eq!(redact_path("/"), "/");
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server on 127.0.0.1:0, spoken to over real HTTP.
+//! One binary, one module per topic.
+
+mod support;
+
+mod errors;
+mod raw;
+mod security;
+mod server;
+mod streaming;

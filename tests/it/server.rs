@@ -1,0 +1,126 @@
+//! Server behaviour: health, metrics, limits, HTTP/2, slow clients, graceful shutdown.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::support::TestServer;
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let s = TestServer::signed().await;
+    let r = s.get("/health").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "ok\n");
+    s.get(&s.raw("photo.jpg")).await;
+    s.get(&s.raw("missing.jpg")).await;
+    // The access record (and its metrics) is written when the body finishes.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let m = s.get("/metrics").await;
+    assert_eq!(m.status, 200);
+    let text = m.text();
+    assert!(
+        text.contains(
+            "aperture_http_requests_total{route=\"image\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "aperture_http_requests_total{route=\"image\",method=\"GET\",status=\"404\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("aperture_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(
+        text.contains("aperture_errors_total{kind=\"SourceNotFound\",fault=\"client\"} 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn long_urls_and_big_headers_get_a_body() {
+    let s = TestServer::start_with(|c| {
+        c.server.max_url_bytes = 512;
+        c.server.max_header_bytes = 2048;
+    })
+    .await;
+    let long = format!("/insecure/raw:1/plain/local:///{}.jpg", "a".repeat(600));
+    let r = s.get(&long).await;
+    assert_eq!(r.status, 414);
+    assert!(!r.body.is_empty());
+    let big = "x".repeat(3000);
+    let r = s.get_with("/health", &[("x-big", &big)]).await;
+    assert_eq!(r.status, 431);
+    assert!(!r.body.is_empty());
+}
+
+#[tokio::test]
+async fn http2_prior_knowledge() {
+    let s = TestServer::signed().await;
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Empty<Bytes>>();
+    let resp = client
+        .get(s.url(&s.raw("photo.jpg")).parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    let len: usize = resp.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), len);
+}
+
+#[tokio::test]
+async fn silent_and_slow_clients_are_cut_off() {
+    let s = TestServer::start_with(|c| {
+        c.server.header_read_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // Connects and sends nothing.
+    let (_, closed) = s.raw_exchange(b"", Duration::from_secs(5)).await;
+    assert!(closed, "silent connection must be closed");
+    // Sends half a request line and stalls.
+    let (_, closed) = s.raw_exchange(b"GET /hea", Duration::from_secs(5)).await;
+    assert!(closed, "stalled headers must be closed");
+    // Idle keep-alive after a complete request.
+    let (out, closed) = s
+        .raw_exchange(
+            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
+    assert!(closed, "idle keep-alive connection must be closed");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let s = TestServer::signed().await;
+    let size = 32 * 1024 * 1024;
+    let f = std::fs::File::create(s.root.path().join("big.bin")).unwrap();
+    f.set_len(size).unwrap();
+    let path = s.raw("big.bin");
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let resp = client.get(s.url(&path).parse().unwrap()).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let addr = s.addr;
+    // Shut down while the body is still being read.
+    let stopper = tokio::spawn(s.shutdown());
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len() as u64, size);
+    stopper.await.unwrap();
+    // New connections are refused after shutdown.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
