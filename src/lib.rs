@@ -11,8 +11,9 @@
 //! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers
 //! url/        path grammar, signatures (HMAC-SHA256, key rotation), source references
 //! options/    imgproxy processing options -> typed, canonical ProcessingOptions
-//! source/     blob backends (local folder; S3 next): head + ranged streaming reads
-//! delivery/   ranges, conditionals, headers, multipart, the never-empty body type
+//! source/     blob backends (local folder, S3): head + ranged streaming reads
+//! delivery/   ranges, conditionals, headers, multipart, the never-empty body type,
+//!             S3 one-round-trip opening, presigned redirects
 //! telemetry/  tracing setup, per-request log record, Prometheus metrics
 //! cli.rs      the `aperture` command line (serve, sign)
 //! ```

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
+use crate::config::{Config, S3Settings};
 use crate::options::Presets;
 use crate::source::Sources;
 use crate::source::local::LocalSource;
+use crate::source::s3::{BucketOverride, LazyS3, S3Config};
 use crate::telemetry::metrics::Metrics;
 use crate::url::signature::Signer;
 
@@ -35,9 +36,48 @@ impl App {
         Ok(App {
             signer,
             presets,
-            sources: Arc::new(Sources { local }),
+            sources: Arc::new(Sources {
+                local,
+                s3: config.s3.enabled.then(|| s3_backend(&config.s3)),
+            }),
             metrics: Arc::new(Metrics::new()),
             config,
         })
     }
+}
+
+/// The S3 backend for the validated settings; its clients are built on first use.
+fn s3_backend(s: &S3Settings) -> LazyS3 {
+    let config = S3Config {
+        region: s.region.clone(),
+        endpoint: s.endpoint.clone(),
+        force_path_style: s.force_path_style,
+        buckets: s
+            .buckets
+            .iter()
+            .map(|(name, b)| {
+                let o = BucketOverride {
+                    region: b.region.clone(),
+                    endpoint: b.endpoint.clone(),
+                };
+                (name.clone(), o)
+            })
+            .collect(),
+        allowed_buckets: s.allowed_buckets.clone(),
+        connect_timeout: s.connect_timeout,
+        first_byte_timeout: s.first_byte_timeout,
+        total_timeout: s.total_timeout,
+        presign_expiry: s.presign_expiry,
+        max_attempts: s.max_attempts,
+    };
+    let credentials = s.credentials.as_ref().map(|c| {
+        aws_sdk_s3::config::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.clone(),
+            c.session_token.clone(),
+            None,
+            "aperture-config",
+        )
+    });
+    LazyS3::new(config, credentials)
 }

@@ -7,6 +7,7 @@
 //! is passed in as a map, so tests never touch process-wide variables.
 
 mod env;
+mod s3;
 mod validate;
 mod values;
 
@@ -20,6 +21,7 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
 
 pub use env::ENV_KEYS;
+pub use s3::{BucketSettings, MAX_PRESIGN_EXPIRY, S3Settings, StaticCredentials};
 use values::{Seconds, Stringish};
 
 /// The defaults, compiled in so the binary runs without any file on disk.
@@ -31,6 +33,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub security: SecurityConfig,
     pub sources: SourcesConfig,
+    pub s3: S3Settings,
     pub delivery: DeliveryConfig,
     pub presets: Vec<String>,
     pub telemetry: TelemetryConfig,
@@ -110,6 +113,7 @@ struct Raw {
     server: RawServer,
     security: RawSecurity,
     sources: RawSources,
+    s3: s3::RawS3,
     delivery: RawDelivery,
     options: RawOptions,
     telemetry: RawTelemetry,

@@ -122,3 +122,121 @@ fn presets_from_env_are_comma_separated() {
     let c = load(&[("APERTURE_PRESETS", "thumb=rs:fill:100:100,small=w:50")]).unwrap();
     assert_eq!(c.presets, vec!["thumb=rs:fill:100:100", "small=w:50"]);
 }
+
+#[test]
+fn s3_defaults_need_nothing() {
+    let c = load(&[]).unwrap();
+    assert!(c.s3.enabled);
+    assert_eq!(c.s3.region, None);
+    assert_eq!(c.s3.endpoint, None);
+    assert!(!c.s3.force_path_style, "AWS: virtual-hosted style");
+    assert!(c.s3.allowed_buckets.is_empty());
+    assert_eq!(c.s3.presign_expiry.as_secs(), 300);
+    assert_eq!(c.s3.max_attempts, 3);
+    assert!(c.s3.credentials.is_none());
+}
+
+#[test]
+fn s3_from_env() {
+    let c = load(&[
+        ("APERTURE_S3_ENABLED", "false"),
+        ("APERTURE_S3_REGION", "eu-central-1"),
+        ("APERTURE_S3_ENDPOINT", "http://127.0.0.1:8333"),
+        ("APERTURE_S3_ALLOWED_BUCKETS", "images, thumbs"),
+        ("APERTURE_S3_CONNECT_TIMEOUT", "500ms"),
+        ("APERTURE_S3_FIRST_BYTE_TIMEOUT", "2"),
+        ("APERTURE_S3_TOTAL_TIMEOUT", "1m"),
+        ("APERTURE_S3_MAX_ATTEMPTS", "1"),
+        ("APERTURE_S3_PRESIGN_EXPIRY", "10m"),
+    ])
+    .unwrap();
+    let s = &c.s3;
+    assert!(!s.enabled);
+    assert_eq!(s.region.as_deref(), Some("eu-central-1"));
+    assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:8333"));
+    assert!(
+        s.force_path_style,
+        "a custom endpoint defaults to path style"
+    );
+    assert_eq!(s.allowed_buckets, vec!["images", "thumbs"]);
+    assert_eq!(s.connect_timeout.as_millis(), 500);
+    assert_eq!(s.first_byte_timeout.as_secs(), 2);
+    assert_eq!(s.total_timeout.as_secs(), 60);
+    assert_eq!(s.max_attempts, 1);
+    assert_eq!(s.presign_expiry.as_secs(), 600);
+
+    let c = load(&[
+        ("APERTURE_S3_ENDPOINT", "https://minio.example"),
+        ("APERTURE_S3_FORCE_PATH_STYLE", "false"),
+        ("APERTURE_S3_ALLOWED_BUCKETS", "123"),
+        ("APERTURE_S3_PRESIGN_EXPIRY", "999999"),
+    ])
+    .unwrap();
+    assert!(!c.s3.force_path_style);
+    assert_eq!(c.s3.allowed_buckets, vec!["123"]);
+    assert_eq!(c.s3.presign_expiry, MAX_PRESIGN_EXPIRY, "capped at 7 days");
+}
+
+#[test]
+fn s3_bad_values_name_their_variable() {
+    let cases: &[(&str, &str)] = &[
+        ("APERTURE_S3_REGION", "EU Central"),
+        ("APERTURE_S3_ENDPOINT", "127.0.0.1:8333"),
+        ("APERTURE_S3_ENDPOINT", "ftp://x"),
+        ("APERTURE_S3_ALLOWED_BUCKETS", "ok,not/ok"),
+        ("APERTURE_S3_CONNECT_TIMEOUT", "0"),
+        ("APERTURE_S3_FIRST_BYTE_TIMEOUT", "soon"),
+        ("APERTURE_S3_MAX_ATTEMPTS", "0"),
+        ("APERTURE_S3_MAX_ATTEMPTS", "11"),
+        ("APERTURE_S3_PRESIGN_EXPIRY", "0"),
+        ("APERTURE_S3_ENABLED", "maybe"),
+        ("APERTURE_S3_FORCE_PATH_STYLE", "sometimes"),
+        ("APERTURE_S3_TYPO", "1"),
+    ];
+    for (var, value) in cases {
+        let err = load(&[(var, value)]).expect_err(var).to_string();
+        assert!(err.contains(var), "{var}={value}: {err}");
+    }
+}
+
+#[test]
+fn s3_bucket_overrides_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aperture.toml");
+    std::fs::write(
+        &file,
+        r#"
+[s3]
+region = "us-west-2"
+
+[s3.buckets.eu-images]
+region = "eu-west-1"
+
+[s3.buckets."legacy.bucket"]
+endpoint = "https://minio.internal:9000"
+"#,
+    )
+    .unwrap();
+    let c = Config::load(Some(&file), &env(&[]), &CliOverrides::default()).unwrap();
+    assert_eq!(c.s3.region.as_deref(), Some("us-west-2"));
+    assert_eq!(
+        c.s3.buckets["eu-images"].region.as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(c.s3.buckets["eu-images"].endpoint, None);
+    assert_eq!(
+        c.s3.buckets["legacy.bucket"].endpoint.as_deref(),
+        Some("https://minio.internal:9000")
+    );
+
+    std::fs::write(
+        &file,
+        "[s3.buckets.\"bad/name\"]\nregion = \"Nope\"\nendpoint = \"nope\"\n",
+    )
+    .unwrap();
+    let err = Config::load(Some(&file), &env(&[]), &CliOverrides::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err.lines().count(), 3, "{err}");
+    assert!(err.contains("s3.buckets.bad/name.region"), "{err}");
+}

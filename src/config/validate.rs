@@ -7,10 +7,10 @@ use super::env::env_name;
 use super::*;
 
 /// Collects errors as "key (VAR): problem" lines.
-struct Problems(Vec<String>);
+pub(super) struct Problems(pub(super) Vec<String>);
 
 impl Problems {
-    fn add(&mut self, key: &str, problem: impl std::fmt::Display) {
+    pub(super) fn add(&mut self, key: &str, problem: impl std::fmt::Display) {
         match env_name(key) {
             Some(var) => self.0.push(format!("{key} ({var}): {problem}")),
             None => self.0.push(format!("{key}: {problem}")),
@@ -75,6 +75,8 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
         );
     }
 
+    let s3 = super::s3::validate(&mut p, raw.s3);
+
     for (key, value) in [
         ("delivery.cache_control", &raw.delivery.cache_control.0),
         (
@@ -121,6 +123,7 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
             allow_insecure,
         },
         sources: SourcesConfig { local_root },
+        s3,
         delivery: DeliveryConfig {
             cache_control: raw.delivery.cache_control.0,
             error_cache_control: raw.delivery.error_cache_control.0,

@@ -73,6 +73,13 @@ impl<'de> Deserialize<'de> for StringList {
                         .collect(),
                 ))
             }
+            // a single all-digit entry (a bucket named `123`) is guessed to be a number
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StringList, E> {
+                Ok(StringList(vec![v.to_string()]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StringList, E> {
+                Ok(StringList(vec![v.to_string()]))
+            }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringList, A::Error> {
                 let mut out = Vec::new();
                 while let Some(Stringish(s)) = seq.next_element()? {

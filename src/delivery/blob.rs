@@ -2,7 +2,10 @@
 //! multipart/byteranges), 304, 412 and 416, with the same headers for GET and HEAD.
 //!
 //! The source is opened only after the preconditions and ranges are settled, and only
-//! for GET, so a 304, a 416 or a HEAD never reads the body.
+//! for GET, so a 304, a 416 or a HEAD never reads the body. An origin that was already
+//! asked for the body together with its metadata (S3's one-round-trip GET, see
+//! `s3_open`) hands it in as [`Prefetched`]; it is used only when it holds exactly what
+//! the decision here needs, and dropped otherwise, so the answer is the same either way.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -30,13 +33,22 @@ pub struct BlobAnswer<'a> {
     pub cache_control: String,
     pub content_disposition: String,
     pub max_ranges: usize,
+    /// A body already opened with the metadata; `None` for origins without one.
+    pub prefetched: Option<Prefetched>,
+}
+
+/// Bytes an origin already sent: the whole blob (`range: None`) or one range.
+pub struct Prefetched {
+    pub range: Option<ByteRange>,
+    pub body: BodyStream,
 }
 
 pub async fn respond(
-    answer: BlobAnswer<'_>,
+    mut answer: BlobAnswer<'_>,
     sources: &Arc<Sources>,
     source: &SourceRef,
 ) -> Result<Response<ResponseBody>, Error> {
+    let prefetched = answer.prefetched.take();
     let meta = answer.meta;
     let content_type = meta
         .content_type
@@ -88,7 +100,10 @@ pub async fn respond(
             h.insert(header::CONTENT_TYPE, header_value(content_type));
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len));
             if !head_only {
-                let stream = sources.read(source, None).await?;
+                let stream = match prefetched {
+                    Some(p) if p.range.is_none() => p.body,
+                    _ => sources.read(source, None).await?,
+                };
                 *response.body_mut() = ResponseBody::stream(stream, meta.len);
             }
         }
@@ -103,7 +118,10 @@ pub async fn respond(
                 &range::content_range(&r, meta.len),
             );
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.len()));
-            let stream = sources.read(source, Some(r)).await?;
+            let stream = match prefetched {
+                Some(p) if p.range == Some(r) => p.body,
+                _ => sources.read(source, Some(r)).await?,
+            };
             *response.body_mut() = ResponseBody::stream(stream, r.len());
         }
         RangeOutcome::Partial(ranges) => {

@@ -7,4 +7,6 @@ pub mod conditional;
 pub mod headers;
 pub mod multipart;
 pub mod range;
+pub mod redirect;
+pub mod s3_open;
 pub mod sniff;

@@ -11,6 +11,8 @@ use hyper::body::Incoming;
 use crate::delivery::blob::{self, BlobAnswer};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
+use crate::delivery::redirect;
+use crate::delivery::s3_open::{self, Opened};
 use crate::error::{Error, Kind};
 use crate::options::{self, ProcessingOptions};
 use crate::state::App;
@@ -33,11 +35,30 @@ pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<Respon
     }
     check_expiry(&opts, SystemTime::now())?;
 
-    if opts.redirect && !matches!(parsed.source, SourceRef::S3 { .. }) {
-        return Err(Error::new(
-            Kind::InvalidOption,
-            "invalid option `redirect`: only s3:// sources can be redirected to",
-        ));
+    if opts.redirect {
+        let SourceRef::S3 {
+            bucket,
+            key,
+            version,
+        } = &parsed.source
+        else {
+            return Err(redirect::not_redirectable());
+        };
+        let target = redirect::Target {
+            bucket,
+            key,
+            version: version.as_deref(),
+        };
+        let cc = &app.config.delivery.cache_control;
+        return redirect::respond(
+            &app.sources,
+            req.method(),
+            target,
+            &opts,
+            cc,
+            SystemTime::now(),
+        )
+        .await;
     }
     if !opts.raw {
         return Err(Error::new(
@@ -55,8 +76,27 @@ async fn raw(
     source: &SourceRef,
     opts: &ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
-    let meta = app.sources.head(source).await?;
-    if meta.len == 0 {
+    // S3 answers metadata and body in one round trip when it can (see s3_open); every
+    // other case asks for the metadata first and opens the body once the answer is known.
+    let opened = match source {
+        SourceRef::S3 {
+            bucket,
+            key,
+            version,
+        } => {
+            let (method, headers) = (req.method(), req.headers());
+            let version = version.as_deref();
+            s3_open::open(&app.sources, bucket, key, version, method, headers).await?
+        }
+        _ => None,
+    };
+    let (meta, prefetched, known_len) = match opened {
+        Some(Opened::Blob { meta, prefetched }) => (meta, prefetched, true),
+        // validators only: blob::respond answers 304 before it looks at the length
+        Some(Opened::NotModified { meta }) => (meta, None, false),
+        None => (app.sources.head(source).await?, None, true),
+    };
+    if known_len && meta.len == 0 {
         return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
     }
     let content_type = meta
@@ -76,6 +116,7 @@ async fn raw(
         ),
         content_disposition: headers::content_disposition(opts.return_attachment, &name),
         max_ranges: delivery.max_ranges,
+        prefetched,
     };
     blob::respond(answer, &app.sources, source).await
 }

@@ -2,11 +2,13 @@
 //!
 //! [`Sources`] dispatches a [`SourceRef`] to its backend. Backends are plain structs with
 //! the same two async methods rather than a trait object: there are few of them, and
-//! enum dispatch keeps the futures `Send` without boxing. S3 and HTTP origins plug in
-//! here next to [`local::LocalSource`]. Backends never pick HTTP statuses: they return
-//! [`SourceError`], which `error.rs` maps.
+//! enum dispatch keeps the futures `Send` without boxing. [`local::LocalSource`] serves
+//! `local://`, [`s3::LazyS3`] serves `s3://` (when enabled); HTTP origins plug in here
+//! next. Backends never pick HTTP statuses: they return [`SourceError`], which
+//! `error.rs` maps.
 
 pub mod local;
+pub mod s3;
 
 use std::pin::Pin;
 use std::time::SystemTime;
@@ -67,21 +69,55 @@ impl From<SourceError> for Error {
             SourceError::Unsupported(_) => Kind::UnsupportedSource,
             SourceError::Io(_) => Kind::SourceUnavailable,
         };
-        let message = e.to_string();
-        Error::new(kind, message).with_cause(e)
+        match e {
+            // The public message stays short and generic; the detail (bucket, S3 error
+            // code, request id, SDK error chain) goes to the log through the cause chain.
+            SourceError::Refused { detail } => {
+                Error::new(kind, "origin refused access").with_cause(Detail(detail))
+            }
+            SourceError::Unavailable(detail) => {
+                Error::new(kind, "origin unavailable").with_cause(Detail(detail))
+            }
+            e => {
+                // one line: a public message never spans lines
+                let message = e.to_string().lines().next().unwrap_or_default().to_owned();
+                Error::new(kind, message).with_cause(e)
+            }
+        }
     }
 }
+
+/// The private detail of a source failure, for the log only.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Detail(String);
 
 /// All configured backends.
 #[derive(Debug)]
 pub struct Sources {
     pub local: local::LocalSource,
+    /// `None` when S3 is disabled (`s3.enabled = false`).
+    pub s3: Option<s3::LazyS3>,
 }
 
 impl Sources {
+    /// The S3 backend, or the error that s3:// URLs get when it is disabled.
+    pub fn s3(&self) -> Result<&s3::LazyS3, SourceError> {
+        self.s3.as_ref().ok_or_else(|| {
+            SourceError::Unsupported(
+                "s3:// sources are disabled on this server (s3.enabled = false)".into(),
+            )
+        })
+    }
+
     pub async fn head(&self, source: &SourceRef) -> Result<BlobMeta, SourceError> {
         match source {
             SourceRef::Local { path } => self.local.head(path).await,
+            SourceRef::S3 {
+                bucket,
+                key,
+                version,
+            } => self.s3()?.head(bucket, key, version.as_deref()).await,
             other => Err(unsupported(other)),
         }
     }
@@ -95,16 +131,20 @@ impl Sources {
     ) -> Result<BodyStream, SourceError> {
         match source {
             SourceRef::Local { path } => self.local.read(path, range).await,
+            SourceRef::S3 {
+                bucket,
+                key,
+                version,
+            } => {
+                self.s3()?
+                    .read(bucket, key, version.as_deref(), range)
+                    .await
+            }
             other => Err(unsupported(other)),
         }
     }
 }
 
-fn unsupported(source: &SourceRef) -> SourceError {
-    match source {
-        SourceRef::S3 { .. } => {
-            SourceError::Unsupported("s3:// sources are not enabled in this build".into())
-        }
-        _ => SourceError::Unsupported("http(s) sources are not supported".into()),
-    }
+fn unsupported(_source: &SourceRef) -> SourceError {
+    SourceError::Unsupported("http(s) sources are not supported".into())
 }

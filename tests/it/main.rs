@@ -5,6 +5,8 @@ mod support;
 
 mod errors;
 mod raw;
+mod s3;
+mod s3_faults;
 mod security;
 mod server;
 mod streaming;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+pub mod s3;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
