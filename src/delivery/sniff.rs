@@ -26,6 +26,11 @@ pub fn is_svg_type(content_type: &str) -> bool {
 }
 
 fn is_svg(head: &[u8]) -> bool {
+    // Cheap reject first: SVG text starts (after a BOM and blanks) with '<'.
+    let start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if start.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'<') {
+        return false;
+    }
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start();
     (t.starts_with("<svg") || t.starts_with("<?xml") || t.starts_with("<!--"))

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{Request, Response};
 use hyper::body::Incoming;
 
-use crate::delivery::blob::{self, BlobAnswer};
+use crate::delivery::blob::{self, BlobAnswer, Prefetched};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
 use crate::delivery::redirect;
@@ -76,8 +76,9 @@ async fn raw(
     source: &SourceRef,
     opts: &ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
-    // S3 answers metadata and body in one round trip when it can (see s3_open); every
-    // other case asks for the metadata first and opens the body once the answer is known.
+    // S3 answers metadata and body in one round trip when it can (see s3_open), and a
+    // small local file is read whole with its metadata (one open); every other case
+    // asks for the metadata first and opens the body once the answer is known.
     let opened = match source {
         SourceRef::S3 {
             bucket,
@@ -87,6 +88,14 @@ async fn raw(
             let (method, headers) = (req.method(), req.headers());
             let version = version.as_deref();
             s3_open::open(&app.sources, bucket, key, version, method, headers).await?
+        }
+        SourceRef::Local { path } => {
+            let (meta, bytes) = app.sources.local.open_small(path).await?;
+            let prefetched = bytes.map(|b| Prefetched {
+                range: None,
+                body: Box::pin(futures_util::stream::once(async move { Ok(b) })),
+            });
+            Some(Opened::Blob { meta, prefetched })
         }
         _ => None,
     };

@@ -1,0 +1,2 @@
+#[path = "../../src/pipeline_proto.rs"]
+pub mod pipeline_proto;
