@@ -19,8 +19,9 @@ done
 
 need() { command -v "$1" >/dev/null || { apt-get install -y -q nginx-light wrk >/dev/null; }; }
 need nginx; need wrk
-cargo build --release --quiet
-BIN=target/release/aperture
+# BENCH_APERTURE_BIN=/path/to/aperture benchmarks a given build instead of building this tree.
+if [[ -z "${BENCH_APERTURE_BIN:-}" ]]; then cargo build --release --quiet; fi
+BIN="${BENCH_APERTURE_BIN:-target/release/aperture}"
 
 WORK="$(mktemp -d)"
 trap 'kill $(cat "$WORK"/nginx.pid 2>/dev/null) $APID 2>/dev/null || true; rm -rf "$WORK"' EXIT
