@@ -14,6 +14,8 @@
 //! source/     blob backends (local folder, S3): head + ranged streaming reads
 //! delivery/   ranges, conditionals, headers, multipart, the never-empty body type,
 //!             S3 one-round-trip opening, presigned redirects
+//! cache/      variant cache (moka, byte-weighted, coalesced misses) [wired with issue 5]
+//! limits/     memory budget, CPU admission queue, deadlines [wired with issue 5]
 //! telemetry/  tracing setup, per-request log record, Prometheus metrics
 //! cli.rs      the `aperture` command line (serve, sign)
 //! ```
@@ -21,10 +23,12 @@
 //! Tests and embedders start the same server the binary runs:
 //! `App::new(config)` then `serve(listener, app, shutdown)`.
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod limits;
 pub mod options;
 pub mod server;
 pub mod source;

@@ -124,3 +124,29 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     // New connections are refused after shutdown.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn connection_cap_holds_new_clients_in_the_backlog() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| c.server.max_connections = 1).await;
+    let req = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n";
+    let mut first = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    first.write_all(req).await.unwrap();
+    let mut buf = [0u8; 512];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // `first` stays open (keep-alive) and holds the only slot.
+    let mut second = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    second.write_all(req).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(500), second.read(&mut buf)).await;
+    assert!(
+        waited.is_err(),
+        "second client must wait while the cap is reached"
+    );
+    drop(first);
+    let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buf))
+        .await
+        .expect("served once the slot frees")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+}
