@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Raw delivery side by side with nginx, in one run, on loopback:
 #   1. streaming a 1 GiB file (curl, MB/s, median of N runs each);
-#   2. a 20 KB file under 64 concurrent connections (wrk, requests/s, median of N runs).
+#   2. a 20 KB JPEG under 64 concurrent connections (wrk, requests/s, median of N runs).
 # Both servers serve the same folder; aperture with a signed raw URL, nginx as static.
 # Needs nginx and wrk (installed from Debian if missing). Usage:
 #   bench/raw-vs-nginx.sh [--runs N] [--duration SECONDS]
@@ -28,7 +28,9 @@ trap 'kill $(cat "$WORK"/nginx.pid 2>/dev/null) $APID 2>/dev/null || true; rm -r
 chmod 755 "$WORK"
 mkdir -p "$WORK/root"
 truncate -s 1G "$WORK/root/big.bin"
-head -c 20480 /dev/urandom > "$WORK/root/small.bin"
+# 20 KB with a JPEG's first bytes (a truncated sample photo): what an image CDN serves,
+# and what content sniffing sees first (random bytes would run every matcher)
+head -c 20480 samples/sunset.jpg > "$WORK/root/small.bin"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 NPORT=$(free_port); APORT=$(free_port)

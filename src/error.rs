@@ -30,6 +30,9 @@ pub enum Kind {
     SourceEmpty,
     /// The source cannot be handled (scheme not supported, not a file) (422).
     UnsupportedSource,
+    /// The source image cannot be processed: undecodable, unknown or unsupported
+    /// format, over the size limits; or the output format cannot be written (422).
+    Unprocessable,
     /// The request asks for something this build cannot do yet (501).
     NotImplemented,
     /// No range of the request overlaps the resource (416, `Content-Range: bytes */len`).
@@ -84,7 +87,9 @@ impl Kind {
             Kind::BadSignature | Kind::SourceNotAllowed => StatusCode::FORBIDDEN,
             Kind::Expired => StatusCode::GONE,
             Kind::SourceNotFound | Kind::RouteNotFound => StatusCode::NOT_FOUND,
-            Kind::SourceEmpty | Kind::UnsupportedSource => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::SourceEmpty | Kind::UnsupportedSource | Kind::Unprocessable => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Kind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             Kind::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Kind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -102,6 +107,7 @@ impl Kind {
         match self {
             Kind::SourceEmpty
             | Kind::UnsupportedSource
+            | Kind::Unprocessable
             | Kind::SourceRefused
             | Kind::SourceUnavailable
             | Kind::SourceThrottled
@@ -213,6 +219,7 @@ mod tests {
             (Kind::SourceNotFound, 404),
             (Kind::SourceEmpty, 422),
             (Kind::UnsupportedSource, 422),
+            (Kind::Unprocessable, 422),
             (Kind::NotImplemented, 501),
             (Kind::RangeNotSatisfiable { len: 5 }, 416),
             (Kind::PreconditionFailed, 412),

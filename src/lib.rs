@@ -11,6 +11,7 @@
 //! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers
 //! url/        path grammar, signatures (HMAC-SHA256, key rotation), source references
 //! options/    imgproxy processing options -> typed, canonical ProcessingOptions
+//! pipeline/   probe, plan, decode (shrink-on-load), orient, resize, encode: the variant
 //! source/     blob backends (local folder, S3): head + ranged streaming reads
 //! delivery/   ranges, conditionals, headers, multipart, the never-empty body type,
 //!             S3 one-round-trip opening, presigned redirects
@@ -30,6 +31,7 @@ pub mod delivery;
 pub mod error;
 pub mod limits;
 pub mod options;
+pub mod pipeline;
 pub mod server;
 pub mod source;
 pub mod state;

@@ -42,6 +42,14 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("APERTURE_MAX_RANGES", "delivery.max_ranges"),
     ("APERTURE_PRESETS", "options.presets"),
+    (
+        "APERTURE_MAX_SRC_RESOLUTION",
+        "processing.max_src_resolution",
+    ),
+    ("APERTURE_MAX_SRC_FILE_SIZE", "processing.max_src_file_size"),
+    ("APERTURE_QUALITY", "processing.quality"),
+    ("APERTURE_FORMAT_QUALITY", "processing.format_quality"),
+    ("APERTURE_AUTO_ROTATE", "processing.auto_rotate"),
     ("APERTURE_LOG_FORMAT", "telemetry.log_format"),
     ("APERTURE_LOG_LEVEL", "telemetry.log_level"),
 ];

@@ -20,6 +20,7 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
 
+use crate::options::OutputFormat;
 pub use env::ENV_KEYS;
 pub use s3::{BucketSettings, MAX_PRESIGN_EXPIRY, S3Settings, StaticCredentials};
 use values::{Seconds, Stringish};
@@ -36,6 +37,7 @@ pub struct Config {
     pub s3: S3Settings,
     pub delivery: DeliveryConfig,
     pub presets: Vec<String>,
+    pub processing: ProcessingConfig,
     pub telemetry: TelemetryConfig,
 }
 
@@ -68,6 +70,30 @@ pub struct DeliveryConfig {
     pub cache_control: String,
     pub error_cache_control: String,
     pub max_ranges: usize,
+}
+
+/// The image pipeline's limits and defaults.
+#[derive(Debug, Clone)]
+pub struct ProcessingConfig {
+    /// Megapixels.
+    pub max_src_resolution: f64,
+    /// Bytes; 0 = no limit.
+    pub max_src_file_size: u64,
+    pub quality: u8,
+    pub format_quality: BTreeMap<OutputFormat, u8>,
+    pub auto_rotate: bool,
+}
+
+impl ProcessingConfig {
+    /// What the pipeline needs from here.
+    pub fn pipeline_settings(&self) -> crate::pipeline::Settings {
+        crate::pipeline::Settings {
+            max_src_pixels: (self.max_src_resolution * 1e6) as u64,
+            quality: self.quality,
+            format_quality: self.format_quality.clone(),
+            auto_rotate: self.auto_rotate,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +142,7 @@ struct Raw {
     s3: s3::RawS3,
     delivery: RawDelivery,
     options: RawOptions,
+    processing: RawProcessing,
     telemetry: RawTelemetry,
 }
 
@@ -158,6 +185,16 @@ struct RawDelivery {
 #[serde(deny_unknown_fields)]
 struct RawOptions {
     presets: values::StringList,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcessing {
+    max_src_resolution: f64,
+    max_src_file_size: u64,
+    quality: i64,
+    format_quality: values::StringList,
+    auto_rotate: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -240,3 +240,63 @@ endpoint = "https://minio.internal:9000"
     assert_eq!(err.lines().count(), 3, "{err}");
     assert!(err.contains("s3.buckets.bad/name.region"), "{err}");
 }
+
+#[test]
+fn processing_defaults_and_overrides() {
+    let c = load(&[]).unwrap();
+    assert_eq!(c.processing.max_src_resolution, 50.0);
+    assert_eq!(c.processing.max_src_file_size, 50 * 1024 * 1024);
+    assert_eq!(c.processing.quality, 80);
+    assert_eq!(
+        c.processing.format_quality.get(&OutputFormat::Webp),
+        Some(&79)
+    );
+    assert!(c.processing.auto_rotate);
+    assert_eq!(c.processing.pipeline_settings().max_src_pixels, 50_000_000);
+
+    let c = load(&[
+        ("APERTURE_MAX_SRC_RESOLUTION", "12.5"),
+        ("APERTURE_MAX_SRC_FILE_SIZE", "1000"),
+        ("APERTURE_QUALITY", "90"),
+        ("APERTURE_FORMAT_QUALITY", "jpg=70,webp=60"),
+        ("APERTURE_AUTO_ROTATE", "false"),
+    ])
+    .unwrap();
+    assert_eq!(c.processing.max_src_resolution, 12.5);
+    assert_eq!(c.processing.max_src_file_size, 1000);
+    assert_eq!(c.processing.quality, 90);
+    assert_eq!(
+        c.processing.format_quality.get(&OutputFormat::Jpeg),
+        Some(&70)
+    );
+    assert_eq!(
+        c.processing.format_quality.get(&OutputFormat::Webp),
+        Some(&60)
+    );
+    assert!(!c.processing.auto_rotate);
+    let c = load(&[("APERTURE_MAX_SRC_RESOLUTION", "40")]).unwrap();
+    assert_eq!(c.processing.max_src_resolution, 40.0);
+}
+
+#[test]
+fn processing_problems_name_key_and_variable() {
+    let e = load(&[
+        ("APERTURE_QUALITY", "0"),
+        ("APERTURE_MAX_SRC_RESOLUTION", "0"),
+        ("APERTURE_FORMAT_QUALITY", "webp:80"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("processing.quality (APERTURE_QUALITY): must be between 1 and 100"),
+        "{e}"
+    );
+    assert!(
+        e.contains("processing.max_src_resolution (APERTURE_MAX_SRC_RESOLUTION)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("processing.format_quality (APERTURE_FORMAT_QUALITY): `webp:80`"),
+        "{e}"
+    );
+}

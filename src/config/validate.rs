@@ -92,6 +92,8 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
         p.add("delivery.max_ranges", "must be at least 1");
     }
 
+    let processing = validate_processing(&mut p, &raw.processing);
+
     let log_format = match raw.telemetry.log_format.0.as_str() {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
@@ -130,11 +132,60 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
             max_ranges: raw.delivery.max_ranges,
         },
         presets: raw.options.presets.0,
+        processing,
         telemetry: TelemetryConfig {
             log_format,
             log_level: raw.telemetry.log_level.0,
         },
     })
+}
+
+fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfig {
+    let r = raw.max_src_resolution;
+    if !(r > 0.0 && r <= 10_000.0) {
+        p.add(
+            "processing.max_src_resolution",
+            format!("must be between 0 and 10000 megapixels, got {r}"),
+        );
+    }
+    let quality = match u8::try_from(raw.quality) {
+        Ok(q @ 1..=100) => q,
+        _ => {
+            p.add(
+                "processing.quality",
+                format!("must be between 1 and 100, got {}", raw.quality),
+            );
+            80
+        }
+    };
+    let mut format_quality = BTreeMap::new();
+    for entry in &raw.format_quality.0 {
+        let parsed = entry.split_once('=').and_then(|(f, q)| {
+            let f = OutputFormat::from_extension(f.trim())?;
+            let q = q
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|q| (1..=100).contains(q))?;
+            Some((f, q))
+        });
+        match parsed {
+            Some((f, q)) => {
+                format_quality.insert(f, q);
+            }
+            None => p.add(
+                "processing.format_quality",
+                format!("`{entry}` is not FORMAT=QUALITY (e.g. webp=79, quality 1-100)"),
+            ),
+        }
+    }
+    ProcessingConfig {
+        max_src_resolution: r,
+        max_src_file_size: raw.max_src_file_size,
+        quality,
+        format_quality,
+        auto_rotate: raw.auto_rotate,
+    }
 }
 
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {

@@ -1,5 +1,7 @@
-//! Answers for a source blob served as is: 200, 206 (one range or
-//! multipart/byteranges), 304, 412 and 416, with the same headers for GET and HEAD.
+//! Answers for a source blob served as is, or for a processed variant held in memory:
+//! 200, 206 (one range or multipart/byteranges), 304, 412 and 416, with the same headers
+//! for GET and HEAD. Where the bytes come from is the [`Origin`]; the HTTP decisions
+//! are the same for both.
 //!
 //! The source is opened only after the preconditions and ranges are settled, and only
 //! for GET, so a 304, a 416 or a HEAD never reads the body. An origin that was already
@@ -43,10 +45,37 @@ pub struct Prefetched {
     pub body: BodyStream,
 }
 
+/// Where the body's bytes come from.
+#[derive(Clone)]
+pub enum Origin {
+    /// A source blob, read (ranged) only once the answer needs it.
+    Source {
+        sources: Arc<Sources>,
+        source: SourceRef,
+    },
+    /// Bytes already in memory (a processed variant); ranges are slices of them.
+    Memory(Bytes),
+}
+
+impl Origin {
+    async fn read(&self, range: Option<ByteRange>) -> Result<BodyStream, SourceError> {
+        match self {
+            Origin::Source { sources, source } => sources.read(source, range).await,
+            Origin::Memory(bytes) => {
+                // ranges were evaluated against bytes.len(), so they are in bounds
+                let part = match range {
+                    Some(r) => bytes.slice(r.start as usize..=r.end as usize),
+                    None => bytes.clone(),
+                };
+                Ok(Box::pin(stream::once(async move { Ok(part) })))
+            }
+        }
+    }
+}
+
 pub async fn respond(
     mut answer: BlobAnswer<'_>,
-    sources: &Arc<Sources>,
-    source: &SourceRef,
+    origin: Origin,
 ) -> Result<Response<ResponseBody>, Error> {
     let prefetched = answer.prefetched.take();
     let meta = answer.meta;
@@ -102,7 +131,7 @@ pub async fn respond(
             if !head_only {
                 let stream = match prefetched {
                     Some(p) if p.range.is_none() => p.body,
-                    _ => sources.read(source, None).await?,
+                    _ => origin.read(None).await?,
                 };
                 *response.body_mut() = ResponseBody::stream(stream, meta.len);
             }
@@ -120,7 +149,7 @@ pub async fn respond(
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.len()));
             let stream = match prefetched {
                 Some(p) if p.range == Some(r) => p.body,
-                _ => sources.read(source, Some(r)).await?,
+                _ => origin.read(Some(r)).await?,
             };
             *response.body_mut() = ResponseBody::stream(stream, r.len());
         }
@@ -139,7 +168,7 @@ pub async fn respond(
                 HeaderValue::from(layout.content_length),
             );
             let len = layout.content_length;
-            let stream = multipart_stream(layout, Arc::clone(sources), source.clone());
+            let stream = multipart_stream(layout, origin);
             *response.body_mut() = ResponseBody::stream(stream, len);
         }
     }
@@ -202,16 +231,11 @@ fn boundary_for(meta: &BlobMeta) -> String {
 }
 
 /// Part headers and range bytes in order, each range opened only when reached.
-fn multipart_stream(
-    layout: multipart::MultipartLayout,
-    sources: Arc<Sources>,
-    source: SourceRef,
-) -> BodyStream {
+fn multipart_stream(layout: multipart::MultipartLayout, origin: Origin) -> BodyStream {
     let trailer = layout.trailer.clone();
     let parts = stream::iter(layout.parts).flat_map(move |(head, r): (Bytes, ByteRange)| {
-        let sources = Arc::clone(&sources);
-        let source = source.clone();
-        let body = stream::once(async move { sources.read(&source, Some(r)).await }).try_flatten();
+        let origin = origin.clone();
+        let body = stream::once(async move { origin.read(Some(r)).await }).try_flatten();
         stream::once(async move { Ok::<Bytes, SourceError>(head) }).chain(body)
     });
     Box::pin(parts.chain(stream::once(async move { Ok(trailer) })))

@@ -95,6 +95,26 @@ pub fn filename_for(option: Option<&str>, source_path: &str, content_type: &str)
     }
 }
 
+/// The file name a processed variant offers, imgproxy's way: the `filename` option as
+/// the stem, else the source's last path segment without its extension; then the
+/// output format's extension (so a `.jpg` source served as WebP is offered as `.webp`).
+pub fn variant_filename(option: Option<&str>, source_path: &str, extension: &str) -> String {
+    let stem = match option {
+        Some(name) if !name.is_empty() => name,
+        _ => {
+            let last = source_path
+                .rsplit('/')
+                .find(|s| !s.is_empty())
+                .unwrap_or("image");
+            match last.rsplit_once('.') {
+                Some((stem, _)) if !stem.is_empty() => stem,
+                _ => last,
+            }
+        }
+    };
+    format!("{stem}.{extension}")
+}
+
 fn extension_for(content_type: &str) -> Option<&'static str> {
     Some(match content_type {
         "image/jpeg" => "jpg",
@@ -201,5 +221,17 @@ mod tests {
             "blob"
         );
         assert_eq!(filename_for(None, "/", "image/webp"), "file.webp");
+    }
+
+    #[test]
+    fn variant_filenames_carry_the_output_extension() {
+        assert_eq!(
+            variant_filename(None, "/a/sunset.jpg", "webp"),
+            "sunset.webp"
+        );
+        assert_eq!(variant_filename(None, "/a/b.c/noext", "png"), "noext.png");
+        assert_eq!(variant_filename(None, "/.hidden", "jpg"), ".hidden.jpg");
+        assert_eq!(variant_filename(Some("pic"), "/x.png", "webp"), "pic.webp");
+        assert_eq!(variant_filename(None, "/", "jpg"), "image.jpg");
     }
 }

@@ -1,4 +1,6 @@
 //! The image route, step by step: signature, URL, options, expiry, source, answer.
+//! `raw:1` streams the source as is (here); everything else goes through the image
+//! pipeline (`processed`).
 //!
 //! The signature is checked before anything else is parsed (as imgproxy does), so an
 //! unsigned request learns nothing about our URL grammar.
@@ -8,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{Request, Response};
 use hyper::body::Incoming;
 
-use crate::delivery::blob::{self, BlobAnswer, Prefetched};
+use crate::delivery::blob::{self, BlobAnswer, Origin, Prefetched};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
 use crate::delivery::redirect;
@@ -61,10 +63,7 @@ pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<Respon
         .await;
     }
     if !opts.raw {
-        return Err(Error::new(
-            Kind::NotImplemented,
-            "image processing is not available in this build yet; add `raw:1` to serve the source as is",
-        ));
+        return super::processed::respond(app, req, &parsed.source, opts).await;
     }
     raw(app, req, &parsed.source, &opts).await
 }
@@ -127,7 +126,11 @@ async fn raw(
         max_ranges: delivery.max_ranges,
         prefetched,
     };
-    blob::respond(answer, &app.sources, source).await
+    let origin = Origin::Source {
+        sources: std::sync::Arc::clone(&app.sources),
+        source: source.clone(),
+    };
+    blob::respond(answer, origin).await
 }
 
 /// `/SIGNATURE/rest...` -> ("SIGNATURE", "/rest...").
@@ -152,7 +155,7 @@ fn check_expiry(opts: &ProcessingOptions, now: SystemTime) -> Result<(), Error> 
     }
 }
 
-fn source_path(source: &SourceRef) -> String {
+pub(super) fn source_path(source: &SourceRef) -> String {
     match source {
         SourceRef::Local { path } => path.clone(),
         SourceRef::S3 { key, .. } => key.clone(),

@@ -8,6 +8,7 @@
 //! period.
 
 mod handler;
+mod processed;
 mod router;
 
 use std::future::Future;

@@ -4,6 +4,7 @@
 mod support;
 
 mod errors;
+mod process;
 mod raw;
 mod s3;
 mod s3_faults;

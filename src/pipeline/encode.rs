@@ -1,0 +1,219 @@
+//! Encoding: JPEG (mozjpeg), PNG (png), WebP lossy (libwebp).
+//!
+//! JPEG uses mozjpeg's *fastest* profile (no trellis, no deringing, no scan
+//! optimisation; Annex K tables = libjpeg-turbo's output and sharp's default), 4:2:0,
+//! optimised Huffman tables: the codec study's measured choice. WebP is lossy,
+//! `method` 4 (sharp's `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
+//! never written, which is imgproxy's default `strip_metadata`.
+
+use super::bitmap::Bitmap;
+use super::decode::jpeg::catch_libjpeg;
+use super::error::PipelineError;
+use crate::options::OutputFormat;
+
+pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    if !img.is_consistent() || img.width == 0 || img.height == 0 {
+        return Err(PipelineError::Encode(format!(
+            "bad bitmap {}x{}x{}",
+            img.width, img.height, img.channels
+        )));
+    }
+    match format {
+        OutputFormat::Jpeg => jpeg(img, quality),
+        OutputFormat::Png => png(img),
+        OutputFormat::Webp => webp(img, quality, 4),
+        other => Err(PipelineError::Unsupported(format!(
+            "{} output is not supported yet",
+            other.extension()
+        ))),
+    }
+}
+
+fn jpeg(img: &Bitmap, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    let cs = match img.channels {
+        1 => mozjpeg::ColorSpace::JCS_GRAYSCALE,
+        3 => mozjpeg::ColorSpace::JCS_RGB,
+        n => return Err(PipelineError::Encode(format!("{n}-channel JPEG output"))),
+    };
+    if img.width > 65_500 || img.height > 65_500 {
+        return Err(PipelineError::TooLarge(format!(
+            "{}x{} is over JPEG's 65500 pixel limit",
+            img.width, img.height
+        )));
+    }
+    catch_libjpeg(PipelineError::Encode, || {
+        let mut c = mozjpeg::Compress::new(cs);
+        c.set_fastest_defaults();
+        c.set_size(img.width as usize, img.height as usize);
+        c.set_quality(quality.clamp(1, 100) as f32);
+        c.set_optimize_coding(true);
+        if img.channels == 3 {
+            c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
+        }
+        let cap = (img.pixels.len() / 8).max(4096);
+        let mut s = c
+            .start_compress(Vec::with_capacity(cap))
+            .map_err(|e| PipelineError::Encode(e.to_string()))?;
+        s.write_scanlines(&img.pixels)
+            .map_err(|e| PipelineError::Encode(e.to_string()))?;
+        s.finish().map_err(|e| PipelineError::Encode(e.to_string()))
+    })
+}
+
+fn png(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
+    let err = |e: png::EncodingError| PipelineError::Encode(e.to_string());
+    let mut out = Vec::with_capacity(img.pixels.len() / 2 + 1024);
+    {
+        let mut enc = png::Encoder::new(&mut out, img.width, img.height);
+        enc.set_color(match img.channels {
+            1 => png::ColorType::Grayscale,
+            2 => png::ColorType::GrayscaleAlpha,
+            3 => png::ColorType::Rgb,
+            _ => png::ColorType::Rgba,
+        });
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(err)?;
+        w.write_image_data(&img.pixels).map_err(err)?;
+        w.finish().map_err(err)?;
+    }
+    Ok(out)
+}
+
+/// Lossy WebP; grey input is expanded to RGB(A) first (libwebp imports RGB/RGBA only).
+fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError> {
+    use libwebp_sys as w;
+    if img.width > 16_383 || img.height > 16_383 {
+        return Err(PipelineError::TooLarge(format!(
+            "{}x{} is over WebP's 16383 pixel limit",
+            img.width, img.height
+        )));
+    }
+    let expanded;
+    let img = match img.channels {
+        1 | 2 => {
+            expanded = grey_to_rgb(img);
+            &expanded
+        }
+        _ => img,
+    };
+    // SAFETY: plain libwebp calls on zeroed structs that the Init functions fill in;
+    // the picture imports (copies) `img.pixels` within its bounds (checked: consistent
+    // bitmap); the writer's memory is freed with WebPMemoryWriterClear on every path.
+    unsafe {
+        let mut config: w::WebPConfig = std::mem::zeroed();
+        if w::WebPConfigInitInternal(
+            &mut config,
+            w::WebPPreset::WEBP_PRESET_DEFAULT,
+            quality.min(100) as f32,
+            w::WEBP_ENCODER_ABI_VERSION as i32,
+        ) == 0
+        {
+            return Err(PipelineError::Encode(
+                "WebPConfigInit (ABI mismatch)".into(),
+            ));
+        }
+        config.method = method.min(6) as i32;
+        config.alpha_quality = 100;
+        if w::WebPValidateConfig(&config) == 0 {
+            return Err(PipelineError::Encode("invalid WebP config".into()));
+        }
+        let mut pic: w::WebPPicture = std::mem::zeroed();
+        if !w::WebPPictureInit(&mut pic) {
+            return Err(PipelineError::Encode("WebPPictureInit".into()));
+        }
+        pic.width = img.width as i32;
+        pic.height = img.height as i32;
+        let stride = (img.width * img.channels as u32) as i32;
+        let ok = if img.channels == 4 {
+            w::WebPPictureImportRGBA(&mut pic, img.pixels.as_ptr(), stride)
+        } else {
+            w::WebPPictureImportRGB(&mut pic, img.pixels.as_ptr(), stride)
+        };
+        if ok == 0 {
+            w::WebPPictureFree(&mut pic);
+            return Err(PipelineError::Encode(
+                "WebPPictureImport (out of memory?)".into(),
+            ));
+        }
+        let mut wr: w::WebPMemoryWriter = std::mem::zeroed();
+        w::WebPMemoryWriterInit(&mut wr);
+        pic.writer = Some(w::WebPMemoryWrite);
+        pic.custom_ptr = (&mut wr as *mut w::WebPMemoryWriter).cast();
+        let ok = w::WebPEncode(&config, &mut pic);
+        let code = pic.error_code;
+        w::WebPPictureFree(&mut pic);
+        let out = if ok != 0 && !wr.mem.is_null() {
+            Ok(std::slice::from_raw_parts(wr.mem, wr.size).to_vec())
+        } else {
+            Err(PipelineError::Encode(format!(
+                "WebPEncode failed: {code:?}"
+            )))
+        };
+        w::WebPMemoryWriterClear(&mut wr);
+        out
+    }
+}
+
+fn grey_to_rgb(img: &Bitmap) -> Bitmap {
+    let (pixels, channels) = if img.channels == 2 {
+        let p = img
+            .pixels
+            .chunks_exact(2)
+            .flat_map(|p| [p[0], p[0], p[0], p[1]]);
+        (p.collect(), 4)
+    } else {
+        (img.pixels.iter().flat_map(|&v| [v, v, v]).collect(), 3)
+    };
+    Bitmap {
+        pixels,
+        width: img.width,
+        height: img.height,
+        channels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(w: u32, h: u32, channels: u8) -> Bitmap {
+        Bitmap {
+            pixels: vec![128; (w * h * channels as u32) as usize],
+            width: w,
+            height: h,
+            channels,
+        }
+    }
+
+    #[test]
+    fn every_format_and_layout_encodes() {
+        for channels in 1..=4u8 {
+            let img = flat(17, 13, channels);
+            let png = encode(&img, OutputFormat::Png, 80).unwrap();
+            assert!(png.starts_with(b"\x89PNG"));
+            let webp = encode(&img, OutputFormat::Webp, 80).unwrap();
+            assert!(webp.starts_with(b"RIFF") && &webp[8..12] == b"WEBP");
+            if channels % 2 == 1 {
+                let jpeg = encode(&img, OutputFormat::Jpeg, 80).unwrap();
+                assert!(jpeg.starts_with(&[0xFF, 0xD8]));
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_outputs_are_refused() {
+        let img = flat(2, 2, 3);
+        assert!(matches!(
+            encode(&img, OutputFormat::Avif, 80),
+            Err(PipelineError::Unsupported(_))
+        ));
+        let bad = Bitmap {
+            pixels: vec![0; 5],
+            ..img
+        };
+        assert!(matches!(
+            encode(&bad, OutputFormat::Jpeg, 80),
+            Err(PipelineError::Encode(_))
+        ));
+    }
+}

@@ -1,0 +1,190 @@
+//! The image pipeline: source bytes + [`ProcessingOptions`] -> an encoded [`Variant`].
+//!
+//! [`run`] is the whole pipeline, one small step per module, in this order:
+//!
+//! ```text
+//! support   refuse options this build does not execute yet (501), before any work
+//! probe     format, stored size, EXIF orientation from the headers only; size limit (422)
+//! format    the output format (explicit `f`/extension, else the source's family)
+//! plan      pure geometry: crop rectangle in the source, output size, DCT scale
+//! decode    pixels, JPEG shrunk in the DCT domain (1/2, 1/4, 1/8) on load
+//! orient    EXIF orientation (unless `ar:0`), then `rot`, then `fl`
+//! resize    one Lanczos3 resample of the planned source rectangle to the output size
+//! alpha     flatten onto `bg` (default white) when the output has no alpha or `bg` is set
+//! encode    JPEG (mozjpeg), PNG (png), WebP lossy (libwebp)
+//! ```
+//!
+//! Everything here is synchronous CPU work on untrusted bytes. [`process`] runs it on
+//! tokio's blocking pool inside `catch_unwind`, so a panicking decoder costs one 500
+//! and never a worker. Nothing here panics on bad input by design; the net is for bugs.
+
+mod alpha;
+mod bitmap;
+mod decode;
+mod encode;
+mod error;
+mod exif;
+mod format;
+mod orient;
+pub mod plan;
+pub mod probe;
+mod resize;
+mod support;
+
+#[cfg(test)]
+mod ssim_tests;
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use bytes::Bytes;
+
+pub use bitmap::Bitmap;
+pub use decode::decode_full;
+pub use error::PipelineError;
+pub use probe::SourceFormat;
+
+use crate::options::{OutputFormat, ProcessingOptions};
+
+/// Server-wide settings the pipeline needs (from `[processing]` in the config).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest source accepted, in pixels (width x height, before orientation).
+    pub max_src_pixels: u64,
+    /// Quality when neither `q` nor `fq`/`format_quality` names one (IMGPROXY_QUALITY).
+    pub quality: u8,
+    /// Per-format default qualities (IMGPROXY_FORMAT_QUALITY).
+    pub format_quality: BTreeMap<OutputFormat, u8>,
+    /// Apply EXIF orientation when the URL does not say (IMGPROXY_AUTO_ROTATE).
+    pub auto_rotate: bool,
+}
+
+impl Default for Settings {
+    /// imgproxy's defaults: 50 MP, quality 80, `webp=79,avif=63,jxl=77`, auto-rotate.
+    fn default() -> Self {
+        Settings {
+            max_src_pixels: 50_000_000,
+            quality: 80,
+            format_quality: BTreeMap::from([
+                (OutputFormat::Webp, 79),
+                (OutputFormat::Avif, 63),
+                (OutputFormat::Jxl, 77),
+            ]),
+            auto_rotate: true,
+        }
+    }
+}
+
+/// An encoded image, ready to be served.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub bytes: Bytes,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Runs the whole pipeline on `bytes`. `output` overrides the URL's format (the CLI
+/// passes the output file's extension); `None` leaves the choice to [`format::choose`].
+pub fn run(
+    bytes: &[u8],
+    opts: &ProcessingOptions,
+    output: Option<OutputFormat>,
+    settings: &Settings,
+) -> Result<Variant, PipelineError> {
+    support::check(opts)?;
+    let probed = probe::probe(bytes, settings.max_src_pixels)?;
+    let format = format::choose(output.or(opts.format), probed.format)?;
+    let auto_rotate = opts.auto_rotate.unwrap_or(settings.auto_rotate);
+    let exif = if auto_rotate { probed.orientation } else { 1 };
+    let transform = orient::Transform::from_exif(exif)
+        .then(orient::Transform::rotate_cw(opts.rotate))
+        .then(orient::Transform::flip(
+            opts.flip.horizontal,
+            opts.flip.vertical,
+        ));
+    let (ow, oh) = transform.oriented_size(probed.width, probed.height);
+    let plan = plan::plan(ow, oh, opts);
+
+    // Scale factors along the *stored* axes decide how far the JPEG may shrink on load.
+    let (sx, sy) = transform.stored_axes(plan.scale_x, plan.scale_y);
+    let img = decode::decode(bytes, &probed, sx, sy)?;
+    let img = orient::apply(img, transform);
+    let img = resize::apply(img, &plan, ow, oh, opts.resizing_algorithm)?;
+    let img = alpha::prepare(img, format, opts.background);
+    let quality = format::quality(opts, format, settings);
+    let (width, height) = (img.width, img.height);
+    let encoded = encode::encode(&img, format, quality)?;
+    Ok(Variant {
+        bytes: Bytes::from(encoded),
+        format,
+        width,
+        height,
+    })
+}
+
+/// [`run`] on tokio's blocking pool, with panics turned into
+/// [`PipelineError::Panic`] (500) instead of a lost worker.
+pub async fn process(
+    bytes: Bytes,
+    opts: ProcessingOptions,
+    settings: Settings,
+) -> Result<Variant, PipelineError> {
+    on_blocking_pool(move || run(&bytes, &opts, None, &settings)).await
+}
+
+/// Runs CPU work on tokio's blocking pool; a panic in it becomes an error.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
+) -> Result<T, PipelineError> {
+    let job = tokio::task::spawn_blocking(move || {
+        catch_unwind(AssertUnwindSafe(work))
+            .unwrap_or_else(|payload| Err(PipelineError::Panic(panic_message(payload.as_ref()))))
+    });
+    match job.await {
+        Ok(result) => result,
+        Err(e) => Err(PipelineError::Panic(format!("pipeline task failed: {e}"))),
+    }
+}
+
+/// [`run`] with a panic caught and returned as [`PipelineError::Panic`].
+pub fn run_caught(
+    bytes: &[u8],
+    opts: &ProcessingOptions,
+    output: Option<OutputFormat>,
+    settings: &Settings,
+) -> Result<Variant, PipelineError> {
+    match catch_unwind(AssertUnwindSafe(|| run(bytes, opts, output, settings))) {
+        Ok(r) => r,
+        Err(payload) => Err(PipelineError::Panic(panic_message(payload.as_ref()))),
+    }
+}
+
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// Options the pipeline refuses before any source is fetched (501 with their names).
+pub fn check_supported(opts: &ProcessingOptions) -> Result<(), PipelineError> {
+    support::check(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_error_and_the_pool_keeps_working() {
+        let r: Result<(), _> = on_blocking_pool(|| panic!("decoder bug")).await;
+        assert_eq!(r, Err(PipelineError::Panic("decoder bug".into())));
+        let e = crate::error::Error::from(r.unwrap_err());
+        assert_eq!(e.status().as_u16(), 500);
+        assert_eq!(on_blocking_pool(|| Ok(7)).await, Ok(7));
+    }
+}

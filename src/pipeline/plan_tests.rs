@@ -1,0 +1,159 @@
+//! Output sizes and source rectangles, computed by hand from imgproxy's rules.
+
+use super::*;
+use crate::options::{Presets, parse};
+
+fn po(options: &str) -> ProcessingOptions {
+    let segments: Vec<&str> = options.split('/').filter(|s| !s.is_empty()).collect();
+    parse(&segments, &Presets::empty()).expect("valid options")
+}
+
+/// (source size, options, expected output size)
+type SizeCase = ((u32, u32), &'static str, (u32, u32));
+/// (options, expected source rectangle, expected output size)
+type RectCase = (&'static str, (f64, f64, f64, f64), (u32, u32));
+
+fn out(w: u32, h: u32, options: &str) -> (u32, u32) {
+    let p = plan(w, h, &po(options));
+    (p.out_w, p.out_h)
+}
+
+#[test]
+fn resizing_types_enlarge_dpr_zoom() {
+    // (source, options, expected output)
+    let table: &[SizeCase] = &[
+        ((4000, 3000), "", (4000, 3000)),
+        ((4000, 3000), "rs:fit:300:300", (300, 225)),
+        ((3000, 4000), "rs:fit:300:300", (225, 300)),
+        ((4000, 3000), "rs:fill:300:300", (300, 300)),
+        ((4000, 3000), "rs:fill-down:300:300", (300, 300)),
+        ((4000, 3000), "rs:force:300:300", (300, 300)),
+        ((4000, 3000), "rs:auto:300:200", (300, 200)),
+        ((4000, 3000), "rs:auto:200:300", (200, 150)),
+        ((4000, 3000), "w:300", (300, 225)),
+        ((4000, 3000), "h:300", (400, 300)),
+        ((4000, 3000), "rs:fit:300:0", (300, 225)),
+        ((4000, 3000), "rs:fill:0:150", (200, 150)),
+        ((4000, 3000), "rs:force:300:0", (300, 3000)),
+        // no upscaling without enlarge; with it, the box is reached
+        ((4000, 3000), "rs:fit:8000:6000", (4000, 3000)),
+        ((4000, 3000), "rs:fit:8000:6000:1", (8000, 6000)),
+        ((200, 100), "rs:fill:300:300", (200, 100)),
+        ((200, 100), "rs:fill:300:300:1", (300, 300)),
+        ((4000, 3000), "rs:fill:6000:1000", (4000, 1000)),
+        // fill-down keeps the requested aspect ratio inside a too-small image
+        ((4000, 3000), "rs:fill-down:6000:1000", (4000, 667)),
+        ((4000, 3000), "rs:fill-down:1000:6000", (500, 3000)),
+        ((4000, 3000), "rs:fill-down:6000:1000:1", (6000, 1000)),
+        // force keeps its distortion ratio when it would enlarge one side
+        ((4000, 3000), "rs:force:8000:1500", (4000, 750)),
+        // dpr multiplies the box, but never upscales without enlarge
+        ((4000, 3000), "rs:fit:300:300/dpr:2", (600, 450)),
+        ((4000, 3000), "rs:fill:300:300/dpr:2", (600, 600)),
+        ((400, 300), "rs:fit:300:300/dpr:2", (400, 300)),
+        ((400, 300), "rs:fit:300:300:1/dpr:2", (600, 450)),
+        // min-width/min-height win over width/height, then the box cuts
+        ((4000, 3000), "rs:fit:300:300/mw:500", (300, 300)),
+        ((4000, 3000), "rs:fit:0:150/mw:300", (300, 150)),
+        ((4000, 3000), "h:150/mh:300", (400, 150)),
+        // zoom multiplies the image and the box
+        ((4000, 3000), "rs:fit:300:300/z:2", (600, 450)),
+        ((4000, 3000), "z:0.5", (2000, 1500)),
+        ((4000, 3000), "z:0.5:0.25", (2000, 750)),
+        // degenerate ratios never reach zero
+        ((10000, 1), "rs:fit:300:300", (300, 1)),
+        ((1, 1), "rs:fill:300:300", (1, 1)),
+    ];
+    for &((w, h), options, expected) in table {
+        assert_eq!(out(w, h, options), expected, "{w}x{h} {options}");
+    }
+}
+
+#[test]
+fn fill_crops_by_gravity() {
+    // 4000x3000 -> 400x300 -> cut to 300x300: 100 resized px = 1000 source px to spare
+    let table: &[(&str, f64)] = &[
+        ("rs:fill:300:300", 500.0),
+        ("rs:fill:300:300/g:ce", 500.0),
+        ("rs:fill:300:300/g:we", 0.0),
+        ("rs:fill:300:300/g:nowe", 0.0),
+        ("rs:fill:300:300/g:ea", 1000.0),
+        ("rs:fill:300:300/g:soea", 1000.0),
+        ("rs:fill:300:300/g:no", 500.0),
+        // offsets in output pixels, clamped inside the image
+        ("rs:fill:300:300/g:we:20:0", 200.0),
+        ("rs:fill:300:300/g:ea:500:0", 0.0),
+        // focus point at x = 0.25: centred on resized x 100, clamped to 0
+        ("rs:fill:300:300/g:fp:0.25:0.5", 0.0),
+        ("rs:fill:300:300/g:fp:0.6:0.5", 900.0),
+        // smart gravity falls back to the centre for now
+        ("rs:fill:300:300/g:sm", 500.0),
+    ];
+    for &(options, left) in table {
+        let p = plan(4000, 3000, &po(options));
+        assert_eq!((p.out_w, p.out_h), (300, 300), "{options}");
+        assert_eq!(p.src, (left, 0.0, 3000.0, 3000.0), "{options}");
+    }
+    // vertical placement in a portrait source
+    let p = plan(3000, 4000, &po("rs:fill:300:300/g:so"));
+    assert_eq!(p.src, (0.0, 1000.0, 3000.0, 3000.0));
+    let p = plan(3000, 4000, &po("rs:fill:300:300/g:no"));
+    assert_eq!(p.src, (0.0, 0.0, 3000.0, 3000.0));
+}
+
+#[test]
+fn crop_option_then_resize() {
+    let table: &[RectCase] = &[
+        (
+            "c:1000:1000",
+            (1500.0, 1000.0, 1000.0, 1000.0),
+            (1000, 1000),
+        ),
+        ("c:1000:1000:nowe", (0.0, 0.0, 1000.0, 1000.0), (1000, 1000)),
+        (
+            "c:1000:1000:soea",
+            (3000.0, 2000.0, 1000.0, 1000.0),
+            (1000, 1000),
+        ),
+        (
+            "c:1000:1000:so:0:100",
+            (1500.0, 1900.0, 1000.0, 1000.0),
+            (1000, 1000),
+        ),
+        ("c:0.5:0.5", (1000.0, 750.0, 2000.0, 1500.0), (2000, 1500)),
+        ("c:1000:0", (1500.0, 0.0, 1000.0, 3000.0), (1000, 3000)),
+        // larger than the source: clamped to it
+        ("c:9000:9000", (0.0, 0.0, 4000.0, 3000.0), (4000, 3000)),
+        (
+            "c:1000:1000/rs:fit:100:100",
+            (1500.0, 1000.0, 1000.0, 1000.0),
+            (100, 100),
+        ),
+        // the crop's gravity defaults to the main gravity
+        (
+            "c:1000:1000/g:nowe",
+            (0.0, 0.0, 1000.0, 1000.0),
+            (1000, 1000),
+        ),
+        // crop, then fill into a wide box: cut vertically around the centre
+        (
+            "c:2000:2000/rs:fill:200:100",
+            (1000.0, 1000.0, 2000.0, 1000.0),
+            (200, 100),
+        ),
+    ];
+    for &(options, src, size) in table {
+        let p = plan(4000, 3000, &po(options));
+        assert_eq!(p.src, src, "{options}");
+        assert_eq!((p.out_w, p.out_h), size, "{options}");
+    }
+}
+
+#[test]
+fn scale_factors_and_identity() {
+    let p = plan(4000, 3000, &po("rs:fit:300:300"));
+    assert!((p.scale_x - 0.075).abs() < 1e-9 && (p.scale_y - 0.075).abs() < 1e-9);
+    assert!(plan(640, 480, &po("")).is_identity(640, 480));
+    assert!(plan(640, 480, &po("rs:fit:1000:1000")).is_identity(640, 480));
+    assert!(!plan(640, 480, &po("w:320")).is_identity(640, 480));
+}

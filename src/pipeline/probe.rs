@@ -1,0 +1,354 @@
+//! What the source is, from its headers alone: format, stored size, EXIF orientation.
+//!
+//! Nothing here decodes pixels or allocates by a size field, so the checks that must
+//! come before decoding (unknown format, over `max_src_resolution`, zero size) cost a
+//! few hundred bytes of parsing even for a decompression bomb. Every length read from
+//! the file is checked against the bytes actually present.
+
+use super::error::PipelineError;
+use super::exif;
+
+/// Source formats the probe recognises. Only JPEG, PNG and WebP decode in this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+    Avif,
+    Heif,
+    Tiff,
+    Bmp,
+    Ico,
+    Svg,
+}
+
+impl SourceFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "JPEG",
+            SourceFormat::Png => "PNG",
+            SourceFormat::Webp => "WebP",
+            SourceFormat::Gif => "GIF",
+            SourceFormat::Avif => "AVIF",
+            SourceFormat::Heif => "HEIF",
+            SourceFormat::Tiff => "TIFF",
+            SourceFormat::Bmp => "BMP",
+            SourceFormat::Ico => "ICO",
+            SourceFormat::Svg => "SVG",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub format: SourceFormat,
+    /// Stored size, before orientation.
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation 1-8 (1 when absent or invalid).
+    pub orientation: u8,
+    /// Animated WebP: the decoder takes the first frame from the container.
+    pub animated: bool,
+}
+
+/// Probes `bytes` and applies the resolution limit (`max_pixels`, width x height).
+pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, PipelineError> {
+    let format = sniff(bytes).ok_or(PipelineError::UnknownFormat)?;
+    let p = match format {
+        SourceFormat::Jpeg => jpeg(bytes)?,
+        SourceFormat::Png => png(bytes)?,
+        SourceFormat::Webp => webp(bytes)?,
+        other => {
+            return Err(PipelineError::Unsupported(format!(
+                "{} sources are not supported yet",
+                other.name()
+            )));
+        }
+    };
+    if p.width == 0 || p.height == 0 {
+        return Err(PipelineError::Decode(format!(
+            "{} header declares a zero size ({}x{})",
+            format.name(),
+            p.width,
+            p.height
+        )));
+    }
+    let pixels = p.width as u64 * p.height as u64;
+    if pixels > max_pixels {
+        return Err(PipelineError::TooLarge(format!(
+            "source is {}x{} ({:.1} MP), over the {:.1} MP limit (max_src_resolution)",
+            p.width,
+            p.height,
+            pixels as f64 / 1e6,
+            max_pixels as f64 / 1e6
+        )));
+    }
+    Ok(p)
+}
+
+/// The format by magic bytes (never by name or Content-Type).
+pub fn sniff(b: &[u8]) -> Option<SourceFormat> {
+    let f = match b {
+        [0xFF, 0xD8, 0xFF, ..] => SourceFormat::Jpeg,
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => SourceFormat::Png,
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => SourceFormat::Webp,
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => SourceFormat::Gif,
+        [_, _, _, _, b'f', b't', b'y', b'p', rest @ ..] => match rest.get(..4) {
+            Some(b"avif" | b"avis") => SourceFormat::Avif,
+            Some(b"heic" | b"heix" | b"mif1" | b"msf1" | b"heim" | b"heis") => SourceFormat::Heif,
+            _ => return None,
+        },
+        [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => SourceFormat::Tiff,
+        [b'B', b'M', ..] => SourceFormat::Bmp,
+        [0, 0, 1, 0, ..] => SourceFormat::Ico,
+        _ if crate::delivery::sniff::content_type(b) == "image/svg+xml" => SourceFormat::Svg,
+        _ => return None,
+    };
+    Some(f)
+}
+
+fn be16(b: &[u8], i: usize) -> Option<u16> {
+    b.get(i..i + 2).map(|s| u16::from_be_bytes([s[0], s[1]]))
+}
+
+fn be32(b: &[u8], i: usize) -> Option<u32> {
+    b.get(i..i + 4)
+        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn le32(b: &[u8], i: usize) -> Option<u32> {
+    b.get(i..i + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn bad(format: &str, what: &str) -> PipelineError {
+    PipelineError::Decode(format!("{format} header: {what}"))
+}
+
+/// Walks the markers up to the first SOFn; picks up the EXIF orientation on the way.
+fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
+    let mut orientation = 1;
+    let mut i = 2usize;
+    loop {
+        while b.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = b.get(i) else {
+            return Err(bad("JPEG", "no frame header before the end of the data"));
+        };
+        i += 1;
+        match marker {
+            0xD8 | 0x01 | 0xD0..=0xD7 => continue,
+            0xD9 | 0xDA => return Err(bad("JPEG", "no frame header before the scan")),
+            _ => {}
+        }
+        let len = be16(b, i).ok_or_else(|| bad("JPEG", "truncated segment"))? as usize;
+        if len < 2 {
+            return Err(bad("JPEG", "bad segment length"));
+        }
+        let seg = b
+            .get(i + 2..i + len)
+            .ok_or_else(|| bad("JPEG", "truncated segment"))?;
+        if marker == 0xE1 && orientation == 1 && seg.starts_with(b"Exif\0\0") {
+            orientation = exif::orientation(&seg[6..]);
+        }
+        // SOF0-15 except DHT (C4), JPG (C8) and DAC (CC)
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let height = be16(seg, 1).ok_or_else(|| bad("JPEG", "short frame header"))?;
+            let width = be16(seg, 3).ok_or_else(|| bad("JPEG", "short frame header"))?;
+            return Ok(Probe {
+                format: SourceFormat::Jpeg,
+                width: width as u32,
+                height: height as u32,
+                orientation,
+                animated: false,
+            });
+        }
+        i += len;
+    }
+}
+
+/// IHDR must be the first chunk; chunks up to the first IDAT are scanned for eXIf.
+fn png(b: &[u8]) -> Result<Probe, PipelineError> {
+    if be32(b, 8) != Some(13) || b.get(12..16) != Some(b"IHDR") {
+        return Err(bad("PNG", "IHDR is not the first chunk"));
+    }
+    let width = be32(b, 16).ok_or_else(|| bad("PNG", "truncated IHDR"))?;
+    let height = be32(b, 20).ok_or_else(|| bad("PNG", "truncated IHDR"))?;
+    if width > i32::MAX as u32 || height > i32::MAX as u32 {
+        return Err(PipelineError::TooLarge(format!(
+            "PNG header declares {width}x{height}"
+        )));
+    }
+    let mut orientation = 1;
+    let mut i = 33usize; // signature 8 + IHDR 25
+    while let (Some(len), Some(kind)) = (be32(b, i), b.get(i + 4..i + 8)) {
+        let len = len as usize;
+        if kind == b"IDAT" {
+            break;
+        }
+        let Some(data) = b.get(i + 8..(i + 8).saturating_add(len)) else {
+            break; // a lying length: leave the error to the decoder
+        };
+        if kind == b"eXIf" {
+            orientation = exif::orientation(data);
+        }
+        i += 12 + len;
+    }
+    Ok(Probe {
+        format: SourceFormat::Png,
+        width,
+        height,
+        orientation,
+        animated: false,
+    })
+}
+
+/// RIFF/WEBP: the simple formats (VP8, VP8L) and the extended one (VP8X + chunks).
+fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
+    let kind = b.get(12..16).ok_or_else(|| bad("WebP", "truncated"))?;
+    let data = 20usize;
+    let (width, height, mut orientation, mut animated) = match kind {
+        b"VP8 " => {
+            // frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height
+            if b.get(data + 3..data + 6) != Some(&[0x9d, 0x01, 0x2a]) {
+                return Err(bad("WebP", "bad VP8 start code"));
+            }
+            let w = b
+                .get(data + 6..data + 8)
+                .ok_or_else(|| bad("WebP", "truncated"))?;
+            let h = b
+                .get(data + 8..data + 10)
+                .ok_or_else(|| bad("WebP", "truncated"))?;
+            let w = u16::from_le_bytes([w[0], w[1]]) & 0x3FFF;
+            let h = u16::from_le_bytes([h[0], h[1]]) & 0x3FFF;
+            (w as u32, h as u32, 1, false)
+        }
+        b"VP8L" => {
+            if b.get(data) != Some(&0x2F) {
+                return Err(bad("WebP", "bad VP8L signature"));
+            }
+            let bits = le32(b, data + 1).ok_or_else(|| bad("WebP", "truncated"))?;
+            ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, 1, false)
+        }
+        b"VP8X" => {
+            let flags = *b.get(data).ok_or_else(|| bad("WebP", "truncated"))?;
+            let c = b
+                .get(data + 4..data + 10)
+                .ok_or_else(|| bad("WebP", "truncated"))?;
+            let w = u32::from_le_bytes([c[0], c[1], c[2], 0]) + 1;
+            let h = u32::from_le_bytes([c[3], c[4], c[5], 0]) + 1;
+            (w, h, 1, flags & 0x02 != 0)
+        }
+        _ => return Err(bad("WebP", "unknown first chunk")),
+    };
+    if kind == b"VP8X" {
+        // later chunks: EXIF (orientation), ANIM (animation)
+        let mut i = 12usize;
+        while let (Some(kind), Some(len)) = (b.get(i..i + 4), le32(b, i + 4)) {
+            let len = len as usize;
+            let Some(chunk) = b.get(i + 8..(i + 8).saturating_add(len)) else {
+                break;
+            };
+            match kind {
+                b"EXIF" => {
+                    // some writers keep the JPEG-style "Exif\0\0" prefix
+                    let t = chunk.strip_prefix(b"Exif\0\0").unwrap_or(chunk);
+                    orientation = exif::orientation(t);
+                }
+                b"ANIM" => animated = true,
+                _ => {}
+            }
+            i += 8 + len + (len & 1);
+        }
+    }
+    Ok(Probe {
+        format: SourceFormat::Webp,
+        width,
+        height,
+        orientation,
+        animated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg_header(w: u16, h: u16, exif: Option<Vec<u8>>) -> Vec<u8> {
+        let mut b = vec![0xFF, 0xD8];
+        if let Some(t) = exif {
+            b.extend_from_slice(&[0xFF, 0xE1]);
+            b.extend_from_slice(&((t.len() + 8) as u16).to_be_bytes());
+            b.extend_from_slice(b"Exif\0\0");
+            b.extend_from_slice(&t);
+        }
+        b.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8]);
+        b.extend_from_slice(&h.to_be_bytes());
+        b.extend_from_slice(&w.to_be_bytes());
+        b.extend_from_slice(&[1, 1, 0x11, 0]);
+        b
+    }
+
+    #[test]
+    fn jpeg_size_and_orientation() {
+        let t = exif::tests::tiff_with_orientation(6, false);
+        let p = probe(&jpeg_header(640, 480, Some(t)), u64::MAX).unwrap();
+        assert_eq!(
+            (p.format, p.width, p.height, p.orientation),
+            (SourceFormat::Jpeg, 640, 480, 6)
+        );
+        let p = probe(&jpeg_header(10, 20, None), u64::MAX).unwrap();
+        assert_eq!(p.orientation, 1);
+    }
+
+    #[test]
+    fn limits_are_checked_on_the_header() {
+        let big = jpeg_header(65500, 65500, None);
+        assert!(matches!(
+            probe(&big, 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        let zero = jpeg_header(0, 10, None);
+        assert!(matches!(
+            probe(&zero, 50_000_000),
+            Err(PipelineError::Decode(_))
+        ));
+    }
+
+    #[test]
+    fn png_header() {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        b.extend_from_slice(&300u32.to_be_bytes());
+        b.extend_from_slice(&200u32.to_be_bytes());
+        b.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let p = probe(&b, u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Png, 300, 200));
+    }
+
+    #[test]
+    fn unknown_and_unsupported() {
+        assert_eq!(probe(b"", 1), Err(PipelineError::UnknownFormat));
+        assert_eq!(probe(b"hello world", 1), Err(PipelineError::UnknownFormat));
+        assert!(matches!(
+            probe(b"GIF89a\x01\0\x01\0", 1),
+            Err(PipelineError::Unsupported(_))
+        ));
+        assert!(probe(&[0xFF, 0xD8, 0xFF, 0xC0, 0x00], 1).is_err());
+    }
+}
