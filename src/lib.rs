@@ -8,15 +8,16 @@
 //! config/     default.toml + APERTURE_* + CLI, layered by figment, validated
 //! error.rs    the one Error type; the single kind -> HTTP status mapping
 //! state.rs    App: the shared state built once from Config
-//! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers
+//! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers;
+//!             processed answers: negotiate, cache lookup, produce under admission
 //! url/        path grammar, signatures (HMAC-SHA256, key rotation), source references
 //! options/    imgproxy processing options -> typed, canonical ProcessingOptions
 //! pipeline/   probe, plan, decode (shrink-on-load), orient, resize, encode: the variant
 //! source/     blob backends (local folder, S3): head + ranged streaming reads
 //! delivery/   ranges, conditionals, headers, multipart, the never-empty body type,
 //!             S3 one-round-trip opening, presigned redirects
-//! cache/      variant cache (moka, byte-weighted, coalesced misses) [wired with issue 5]
-//! limits/     memory budget, CPU admission queue, deadlines [wired with issue 5]
+//! cache/      variant cache (moka, byte-weighted, coalesced misses)
+//! limits/     memory budget, CPU admission queue, deadlines
 //! telemetry/  tracing setup, per-request log record, Prometheus metrics
 //! cli.rs      the `aperture` command line (serve, sign)
 //! ```

@@ -1,9 +1,12 @@
-//! The state every request shares: configuration, URL signer, presets, sources and
-//! metrics. Built once by [`App::new`]; nothing lives in statics.
+//! The state every request shares: configuration, URL signer, presets, sources,
+//! metrics, the variant cache and admission control. Built once by [`App::new`];
+//! nothing lives in statics.
 
 use std::sync::Arc;
 
+use crate::cache::VariantCache;
 use crate::config::{Config, S3Settings};
+use crate::limits::{Admission, AdmissionConfig, Lane, MemoryBudget, WaitObserver};
 use crate::options::Presets;
 use crate::source::Sources;
 use crate::source::local::LocalSource;
@@ -17,6 +20,10 @@ pub struct App {
     pub presets: Presets,
     pub sources: Arc<Sources>,
     pub metrics: Arc<Metrics>,
+    /// Encoded variants (`APERTURE_CACHE_MB`).
+    pub cache: VariantCache,
+    /// Memory budget and CPU workers for image jobs (`[limits]`).
+    pub admission: Admission,
 }
 
 impl App {
@@ -33,16 +40,46 @@ impl App {
                 config.sources.local_root.display()
             )
         })?;
+        let metrics = Arc::new(Metrics::new());
+        let lim = &config.limits;
+        let mut admission_config = AdmissionConfig::new(lim.workers);
+        admission_config.queue_timeout = lim.queue_timeout;
+        let observed = metrics.clone();
+        let on_wait: WaitObserver = Arc::new(move |lane, waited| {
+            // Warm-up waits are low priority by design; they would drown the live figure.
+            if lane == Lane::Live {
+                observed
+                    .processing
+                    .queue_wait_seconds
+                    .observe(waited.as_secs_f64());
+            }
+        });
+        let admission = Admission::new(
+            admission_config,
+            MemoryBudget::new(lim.memory_budget_bytes),
+            Some(on_wait),
+        );
         Ok(App {
+            cache: VariantCache::new(config.cache.capacity_bytes, None),
+            admission,
             signer,
             presets,
             sources: Arc::new(Sources {
                 local,
                 s3: config.s3.enabled.then(|| s3_backend(&config.s3)),
             }),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             config,
         })
+    }
+
+    /// Copies the cache's and the budget's figures into the metrics (at scrape time).
+    pub async fn sync_metrics(&self) {
+        self.cache.run_pending_tasks().await;
+        let reserved = self.admission.budget().reserved_bytes();
+        self.metrics
+            .processing
+            .sync_cache(self.cache.stats(), reserved);
     }
 }
 

@@ -50,6 +50,13 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APERTURE_QUALITY", "processing.quality"),
     ("APERTURE_FORMAT_QUALITY", "processing.format_quality"),
     ("APERTURE_AUTO_ROTATE", "processing.auto_rotate"),
+    ("APERTURE_AUTO_WEBP", "processing.prefer_webp"),
+    ("APERTURE_AUTO_AVIF", "processing.prefer_avif"),
+    ("APERTURE_CACHE_MB", "cache.size_mb"),
+    ("APERTURE_WORKERS", "limits.workers"),
+    ("APERTURE_MEMORY_BUDGET_MB", "limits.memory_budget_mb"),
+    ("APERTURE_QUEUE_TIMEOUT", "limits.queue_timeout"),
+    ("APERTURE_REQUEST_TIMEOUT", "limits.request_timeout"),
     ("APERTURE_LOG_FORMAT", "telemetry.log_format"),
     ("APERTURE_LOG_LEVEL", "telemetry.log_level"),
 ];

@@ -38,6 +38,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub presets: Vec<String>,
     pub processing: ProcessingConfig,
+    pub cache: CacheConfig,
+    pub limits: LimitsConfig,
     pub telemetry: TelemetryConfig,
 }
 
@@ -82,6 +84,30 @@ pub struct ProcessingConfig {
     pub quality: u8,
     pub format_quality: BTreeMap<OutputFormat, u8>,
     pub auto_rotate: bool,
+    /// Answer WebP when the URL names no format and `Accept` lists `image/webp`.
+    pub prefer_webp: bool,
+    /// The same for AVIF (refused at start until AVIF output exists).
+    pub prefer_avif: bool,
+}
+
+/// The in-memory variant cache (`[cache]`).
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// Most bytes of encoded variants held (bodies plus per-entry overhead).
+    pub capacity_bytes: u64,
+}
+
+/// Admission control and deadlines (`[limits]`).
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    /// Concurrent CPU jobs; 0 = one per core.
+    pub workers: usize,
+    /// Memory that in-flight jobs may reserve, in bytes.
+    pub memory_budget_bytes: u64,
+    /// Longest a job waits for memory and a worker.
+    pub queue_timeout: Duration,
+    /// Longest a processed request may take before it is answered 503.
+    pub request_timeout: Duration,
 }
 
 impl ProcessingConfig {
@@ -143,6 +169,8 @@ struct Raw {
     delivery: RawDelivery,
     options: RawOptions,
     processing: RawProcessing,
+    cache: RawCache,
+    limits: RawLimits,
     telemetry: RawTelemetry,
 }
 
@@ -195,6 +223,23 @@ struct RawProcessing {
     quality: i64,
     format_quality: values::StringList,
     auto_rotate: bool,
+    prefer_webp: bool,
+    prefer_avif: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    size_mb: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    workers: usize,
+    memory_budget_mb: u64,
+    queue_timeout: Seconds,
+    request_timeout: Seconds,
 }
 
 #[derive(Debug, Deserialize)]

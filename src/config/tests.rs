@@ -300,3 +300,54 @@ fn processing_problems_name_key_and_variable() {
         "{e}"
     );
 }
+
+#[test]
+fn cache_limits_and_negotiation_defaults_and_overrides() {
+    let c = load(&[]).unwrap();
+    assert!(c.processing.prefer_webp);
+    assert!(!c.processing.prefer_avif);
+    assert_eq!(c.cache.capacity_bytes, 128 << 20);
+    assert_eq!(c.limits.workers, 0);
+    assert_eq!(c.limits.memory_budget_bytes, 256 << 20);
+    assert_eq!(c.limits.queue_timeout, Duration::from_secs(2));
+    assert_eq!(c.limits.request_timeout, Duration::from_secs(10));
+
+    let c = load(&[
+        ("APERTURE_AUTO_WEBP", "false"),
+        ("APERTURE_CACHE_MB", "64"),
+        ("APERTURE_WORKERS", "3"),
+        ("APERTURE_MEMORY_BUDGET_MB", "512"),
+        ("APERTURE_QUEUE_TIMEOUT", "250ms"),
+        ("APERTURE_REQUEST_TIMEOUT", "5"),
+    ])
+    .unwrap();
+    assert!(!c.processing.prefer_webp);
+    assert_eq!(c.cache.capacity_bytes, 64 << 20);
+    assert_eq!(c.limits.workers, 3);
+    assert_eq!(c.limits.memory_budget_bytes, 512 << 20);
+    assert_eq!(c.limits.queue_timeout, Duration::from_millis(250));
+    assert_eq!(c.limits.request_timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn limit_problems_name_key_and_variable() {
+    let e = load(&[
+        ("APERTURE_AUTO_AVIF", "true"),
+        ("APERTURE_MEMORY_BUDGET_MB", "0"),
+        ("APERTURE_QUEUE_TIMEOUT", "0"),
+        ("APERTURE_REQUEST_TIMEOUT", "0s"),
+        ("APERTURE_WORKERS", "5000"),
+    ])
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "processing.prefer_avif (APERTURE_AUTO_AVIF): AVIF output is not implemented",
+        "limits.memory_budget_mb (APERTURE_MEMORY_BUDGET_MB): must be between 1",
+        "limits.queue_timeout (APERTURE_QUEUE_TIMEOUT): must be greater than zero",
+        "limits.request_timeout (APERTURE_REQUEST_TIMEOUT): must be greater than zero",
+        "limits.workers (APERTURE_WORKERS): must be between 0",
+    ] {
+        assert!(e.contains(want), "{want}\n{e}");
+    }
+    assert_eq!(e.lines().count(), 5, "{e}");
+}

@@ -93,6 +93,7 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
     }
 
     let processing = validate_processing(&mut p, &raw.processing);
+    let (cache, limits) = validate_limits(&mut p, &raw.cache, &raw.limits);
 
     let log_format = match raw.telemetry.log_format.0.as_str() {
         "text" => LogFormat::Text,
@@ -133,6 +134,8 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
         },
         presets: raw.options.presets.0,
         processing,
+        cache,
+        limits,
         telemetry: TelemetryConfig {
             log_format,
             log_level: raw.telemetry.log_level.0,
@@ -179,13 +182,78 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
             ),
         }
     }
+    if raw.prefer_avif {
+        // Negotiating a format we cannot write would turn every AVIF-capable
+        // browser's request into a 422; refuse at start instead.
+        p.add(
+            "processing.prefer_avif",
+            "AVIF output is not implemented yet; leave it false",
+        );
+    }
     ProcessingConfig {
         max_src_resolution: r,
         max_src_file_size: raw.max_src_file_size,
         quality,
         format_quality,
         auto_rotate: raw.auto_rotate,
+        prefer_webp: raw.prefer_webp,
+        prefer_avif: raw.prefer_avif,
     }
+}
+
+/// Largest cache or budget accepted, in MB: 1 TiB, far above any real machine, low
+/// enough that the byte arithmetic cannot overflow.
+const MAX_MB: u64 = 1 << 20;
+
+fn validate_limits(
+    p: &mut Problems,
+    cache: &RawCache,
+    raw: &RawLimits,
+) -> (CacheConfig, LimitsConfig) {
+    if cache.size_mb > MAX_MB {
+        p.add(
+            "cache.size_mb",
+            format!("must be at most {MAX_MB}, got {}", cache.size_mb),
+        );
+    }
+    if raw.workers > 1024 {
+        p.add(
+            "limits.workers",
+            format!(
+                "must be between 0 (one per core) and 1024, got {}",
+                raw.workers
+            ),
+        );
+    }
+    if !(1..=MAX_MB).contains(&raw.memory_budget_mb) {
+        p.add(
+            "limits.memory_budget_mb",
+            format!(
+                "must be between 1 and {MAX_MB}, got {}",
+                raw.memory_budget_mb
+            ),
+        );
+    }
+    for (key, d) in [
+        ("limits.queue_timeout", raw.queue_timeout),
+        ("limits.request_timeout", raw.request_timeout),
+    ] {
+        if d.0.is_zero() {
+            p.add(key, "must be greater than zero");
+        }
+    }
+    const MB: u64 = 1024 * 1024;
+    (
+        CacheConfig {
+            capacity_bytes: cache.size_mb.min(MAX_MB) * MB,
+        },
+        LimitsConfig {
+            workers: raw.workers,
+            memory_budget_bytes: raw.memory_budget_mb.min(MAX_MB) * MB,
+            queue_timeout: raw.queue_timeout.0,
+            request_timeout: raw.request_timeout.0,
+        },
+    )
 }
 
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {

@@ -5,8 +5,10 @@
 //! ```text
 //! support   refuse options this build does not execute yet (501), before any work
 //! probe     format, stored size, EXIF orientation from the headers only; size limit (422)
+//! negotiate the format from `Accept` when the URL names none (server side, before run)
 //! format    the output format (explicit `f`/extension, else the source's family)
 //! plan      pure geometry: crop rectangle in the source, output size, DCT scale
+//! peak      the job's estimated peak memory, from the plan (for the memory budget)
 //! decode    pixels, JPEG shrunk in the DCT domain (1/2, 1/4, 1/8) on load
 //! orient    EXIF orientation (unless `ar:0`), then `rot`, then `fl`
 //! resize    one Lanczos3 resample of the planned source rectangle to the output size
@@ -14,7 +16,9 @@
 //! encode    JPEG (mozjpeg), PNG (png), WebP lossy (libwebp)
 //! ```
 //!
-//! Everything here is synchronous CPU work on untrusted bytes. [`process`] runs it on
+//! Everything here is synchronous CPU work on untrusted bytes. The server calls
+//! [`prepare`] (headers only), reserves [`Prepared::peak_bytes`] and runs
+//! [`Prepared::execute`] under `limits::Admission`; [`process`] runs it on
 //! tokio's blocking pool inside `catch_unwind`, so a panicking decoder costs one 500
 //! and never a worker. Nothing here panics on bad input by design; the net is for bugs.
 
@@ -25,7 +29,9 @@ mod encode;
 mod error;
 mod exif;
 mod format;
+pub mod negotiate;
 mod orient;
+mod peak;
 pub mod plan;
 pub mod probe;
 mod resize;
@@ -36,6 +42,7 @@ mod ssim_tests;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -82,6 +89,16 @@ pub struct Variant {
     pub format: OutputFormat,
     pub width: u32,
     pub height: u32,
+    pub timings: StageTimings,
+}
+
+/// Wall time of the pipeline's stages (`aperture_processing_seconds{stage}`); `resize`
+/// includes orienting and flattening, cheap next to the resample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimings {
+    pub decode: Duration,
+    pub resize: Duration,
+    pub encode: Duration,
 }
 
 /// Runs the whole pipeline on `bytes`. `output` overrides the URL's format (the CLI
@@ -92,6 +109,33 @@ pub fn run(
     output: Option<OutputFormat>,
     settings: &Settings,
 ) -> Result<Variant, PipelineError> {
+    prepare(bytes, opts, output, settings)?.execute(bytes, opts)
+}
+
+/// Everything decided from the headers alone, before any pixel is decoded: the server
+/// reserves [`Prepared::peak_bytes`] from its memory budget, then calls
+/// [`Prepared::execute`] on a worker.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub probed: probe::Probe,
+    pub format: OutputFormat,
+    pub plan: plan::Plan,
+    transform: orient::Transform,
+    /// Oriented source size.
+    oriented: (u32, u32),
+    /// Output pixels per stored source pixel, along the stored axes.
+    stored_scale: (f64, f64),
+    quality: u8,
+}
+
+/// Probes, picks the format and plans the geometry: cheap (headers only), so it runs
+/// on the caller's thread. Fails (422/501) before anything is allocated for pixels.
+pub fn prepare(
+    bytes: &[u8],
+    opts: &ProcessingOptions,
+    output: Option<OutputFormat>,
+    settings: &Settings,
+) -> Result<Prepared, PipelineError> {
     support::check(opts)?;
     let probed = probe::probe(bytes, settings.max_src_pixels)?;
     let format = format::choose(output.or(opts.format), probed.format)?;
@@ -105,22 +149,56 @@ pub fn run(
         ));
     let (ow, oh) = transform.oriented_size(probed.width, probed.height);
     let plan = plan::plan(ow, oh, opts);
-
     // Scale factors along the *stored* axes decide how far the JPEG may shrink on load.
-    let (sx, sy) = transform.stored_axes(plan.scale_x, plan.scale_y);
-    let img = decode::decode(bytes, &probed, sx, sy)?;
-    let img = orient::apply(img, transform);
-    let img = resize::apply(img, &plan, ow, oh, opts.resizing_algorithm)?;
-    let img = alpha::prepare(img, format, opts.background);
-    let quality = format::quality(opts, format, settings);
-    let (width, height) = (img.width, img.height);
-    let encoded = encode::encode(&img, format, quality)?;
-    Ok(Variant {
-        bytes: Bytes::from(encoded),
+    let stored_scale = transform.stored_axes(plan.scale_x, plan.scale_y);
+    Ok(Prepared {
+        probed,
         format,
-        width,
-        height,
+        plan,
+        transform,
+        oriented: (ow, oh),
+        stored_scale,
+        quality: format::quality(opts, format, settings),
     })
+}
+
+impl Prepared {
+    /// Estimated peak bytes of [`execute`](Self::execute), for the memory budget:
+    /// see [`peak::estimate`].
+    pub fn peak_bytes(&self, source_len: usize) -> u64 {
+        peak::estimate(self, source_len as u64)
+    }
+
+    /// Decodes, orients, resizes, flattens and encodes, timing each stage.
+    pub fn execute(
+        &self,
+        bytes: &[u8],
+        opts: &ProcessingOptions,
+    ) -> Result<Variant, PipelineError> {
+        let (ow, oh) = self.oriented;
+        let (sx, sy) = self.stored_scale;
+        let t0 = Instant::now();
+        let img = decode::decode(bytes, &self.probed, sx, sy)?;
+        let t1 = Instant::now();
+        let img = orient::apply(img, self.transform);
+        let img = resize::apply(img, &self.plan, ow, oh, opts.resizing_algorithm)?;
+        let img = alpha::prepare(img, self.format, opts.background);
+        let t2 = Instant::now();
+        let (width, height) = (img.width, img.height);
+        let encoded = encode::encode(&img, self.format, self.quality)?;
+        let t3 = Instant::now();
+        Ok(Variant {
+            bytes: Bytes::from(encoded),
+            format: self.format,
+            width,
+            height,
+            timings: StageTimings {
+                decode: t1 - t0,
+                resize: t2 - t1,
+                encode: t3 - t2,
+            },
+        })
+    }
 }
 
 /// [`run`] on tokio's blocking pool, with panics turned into

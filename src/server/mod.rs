@@ -9,6 +9,7 @@
 
 mod handler;
 mod processed;
+mod produce;
 mod router;
 
 use std::future::Future;

@@ -1,26 +1,41 @@
-//! Processed answers: fetch the whole source, run the image pipeline on the blocking
-//! pool, and answer from memory with the same Range, HEAD and conditional rules as raw
-//! bodies (`delivery::blob` with an in-memory [`Origin`]).
+//! Processed answers: negotiate the format, look the variant up in the cache (or
+//! produce it once, see `produce`), and answer from memory with the same Range, HEAD
+//! and conditional rules as raw bodies (`delivery::blob` with an in-memory
+//! [`Origin`]). A 304 on a cached variant never re-runs the pipeline.
 //!
-//! The variant's validator is a strong ETag of its bytes (the first 16 bytes of their
-//! SHA-256), so a revalidation that reproduces the same bytes answers 304. Without a
-//! variant cache a 304 still costs the processing; the cache will save that.
+//! **Cache key and source versions.** The key holds the source's ETag, so a replaced
+//! source is never served stale. The ETag comes from a metadata request made before
+//! the lookup: a `stat` for local files (also the size check), a HEAD for S3. For S3
+//! that is one round trip on every request, hits included. The alternative, keying
+//! by the ETag of the GetObject answer, would know the version only after fetching,
+//! so a hit could not tell whether the object had been replaced: it would serve the
+//! old variant until evicted. A HEAD is small next to a GET plus a decode, and hits
+//! stay correct; a source pinned by `?versionId` cannot change, so a future
+//! optimisation may skip the HEAD for those. (If the object is replaced between the
+//! HEAD and the GET, the new object's variant is stored under the old ETag; the next
+//! request sees the new ETag, misses and stores it correctly.)
+//!
+//! **Deadline.** The whole lookup runs under `APERTURE_REQUEST_TIMEOUT`; past it the
+//! client gets 503 + Retry-After, while the producer (its own task) finishes into the
+//! cache so the retry is a hit.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use futures_util::StreamExt;
+use http::header::{self, HeaderValue};
 use http::{Request, Response};
 use hyper::body::Incoming;
-use sha2::{Digest, Sha256};
 
 use super::handler::source_path;
+use super::produce::{self, Job};
+use crate::cache::{self, Outcome, Variant, VariantKey};
 use crate::delivery::blob::{self, BlobAnswer, Origin};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
 use crate::error::{Error, Kind};
-use crate::options::ProcessingOptions;
-use crate::pipeline::{self, PipelineError};
+use crate::limits::Deadline;
+use crate::options::{OutputFormat, ProcessingOptions};
+use crate::pipeline::{self, negotiate};
 use crate::source::BlobMeta;
 use crate::state::App;
 use crate::url::SourceRef;
@@ -34,22 +49,38 @@ pub async fn respond(
     // Options we cannot execute answer 501 before the source is fetched.
     pipeline::check_supported(&opts)?;
     let processing = &app.config.processing;
-    let bytes = fetch(app, source, processing.max_src_file_size).await?;
-    let (filename, attachment, expires) =
-        (opts.filename.clone(), opts.return_attachment, opts.expires);
-    let variant = pipeline::process(bytes, opts, processing.pipeline_settings()).await?;
+    let auto = negotiate::AutoFormats {
+        avif: processing.prefer_avif,
+        webp: processing.prefer_webp,
+    };
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let negotiated = negotiate::negotiate(opts.format, accept, auto);
 
-    let digest = Sha256::digest(&variant.bytes);
+    let deadline = Deadline::after(app.config.limits.request_timeout);
+    let (variant, outcome) = match deadline
+        .run(lookup(app, source, &opts, negotiated.format))
+        .await
+    {
+        Ok(found) => found?,
+        Err(late) => {
+            app.metrics.processing.reject(late.reason());
+            return Err(late.into());
+        }
+    };
+
     let meta = BlobMeta {
         len: variant.bytes.len() as u64,
-        etag: Some(format!("\"{}\"", hex::encode(&digest[..16]))),
+        etag: Some(variant.etag.clone()),
         last_modified: None,
-        content_type: Some(variant.format.mime().to_string()),
+        content_type: Some(variant.content_type.to_string()),
     };
     let name = headers::variant_filename(
-        filename.as_deref(),
+        opts.filename.as_deref(),
         &source_path(source),
-        variant.format.extension(),
+        extension_of(variant.content_type),
     );
     let delivery = &app.config.delivery;
     let answer = BlobAnswer {
@@ -58,52 +89,74 @@ pub async fn respond(
         meta: &meta,
         cache_control: headers::cache_control(
             &delivery.cache_control,
-            expires.filter(|&t| t > 0),
+            opts.expires.filter(|&t| t > 0),
             SystemTime::now(),
         ),
-        content_disposition: headers::content_disposition(attachment, &name),
+        content_disposition: headers::content_disposition(opts.return_attachment, &name),
         max_ranges: delivery.max_ranges,
         prefetched: None,
     };
-    blob::respond(answer, Origin::Memory(variant.bytes)).await
+    let mut response = blob::respond(answer, Origin::Memory(variant.bytes.clone())).await?;
+    let h = response.headers_mut();
+    h.insert("x-cache", HeaderValue::from_static(x_cache(outcome)));
+    if negotiated.vary_accept {
+        h.insert(header::VARY, HeaderValue::from_static("accept"));
+    }
+    Ok(response)
 }
 
-/// The whole source in memory, refused (422) past `limit` bytes (0 = no limit): a
-/// local file by its size before reading, any other origin while its body arrives.
-async fn fetch(app: &App, source: &SourceRef, limit: u64) -> Result<Bytes, Error> {
-    let too_large = |len: u64| -> Error {
-        PipelineError::TooLarge(format!(
-            "source is {len} bytes or more, over the {limit}-byte limit (max_src_file_size)"
-        ))
-        .into()
-    };
-    if let SourceRef::Local { path } = source {
-        let meta = app.sources.local.head(path).await?;
-        if limit > 0 && meta.len > limit {
-            return Err(too_large(meta.len));
-        }
+/// The source's version, then the cached variant or the one a (shared) run makes.
+async fn lookup(
+    app: &App,
+    source: &SourceRef,
+    opts: &ProcessingOptions,
+    format: Option<OutputFormat>,
+) -> Result<(Arc<Variant>, Outcome), Error> {
+    let processing = &app.config.processing;
+    let limit = processing.max_src_file_size;
+    let meta = app.sources.head(source).await?;
+    if limit > 0 && meta.len > limit {
+        return Err(produce::too_large(meta.len, limit));
     }
-    let mut stream = app.sources.read(source, None).await?;
-    let mut chunks: Vec<Bytes> = Vec::new();
-    let mut total = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        total += chunk.len() as u64;
-        if limit > 0 && total > limit {
-            return Err(too_large(total));
-        }
-        chunks.push(chunk);
-    }
-    if total == 0 {
+    if meta.len == 0 {
         return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
     }
-    // One chunk (a small local file, most S3 bodies under 1 MB) needs no copy.
-    if chunks.len() == 1 {
-        return Ok(chunks.swap_remove(0));
+    // "auto": the source's family, fixed for a given source version.
+    let key = VariantKey::new(
+        source.identity(),
+        meta.etag,
+        opts.canonical(),
+        format.map_or("auto", |f| f.extension()),
+    );
+    let job = Job {
+        sources: Arc::clone(&app.sources),
+        source: source.clone(),
+        opts: opts.clone(),
+        format,
+        settings: processing.pipeline_settings(),
+        max_bytes: limit,
+        admission: app.admission.clone(),
+        queue_timeout: app.config.limits.queue_timeout,
+        metrics: Arc::clone(&app.metrics),
+    };
+    app.cache
+        .get_or_produce(key, job.run())
+        .await
+        .map_err(cache::unshare)
+}
+
+fn x_cache(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Hit => "HIT",
+        Outcome::Miss => "MISS",
+        Outcome::Coalesced => "COALESCED",
     }
-    let mut all = Vec::with_capacity(total as usize);
-    for c in &chunks {
-        all.extend_from_slice(c);
-    }
-    Ok(Bytes::from(all))
+}
+
+/// The file extension for a variant's MIME type (for `Content-Disposition`).
+fn extension_of(content_type: &str) -> &'static str {
+    OutputFormat::ALL
+        .iter()
+        .find(|f| f.mime() == content_type)
+        .map_or("bin", |f| f.extension())
 }

@@ -44,12 +44,15 @@ pub async fn route(app: &App, req: Request<Incoming>) -> Response<ResponseBody> 
                 "text/plain; charset=utf-8",
                 "ok\n".into(),
             )),
-            ("metrics", _) => Ok(text(
-                &method,
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                app.metrics.encode(),
-            )),
+            ("metrics", _) => {
+                app.sync_metrics().await;
+                Ok(text(
+                    &method,
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    app.metrics.encode(),
+                ))
+            }
             ("image", _) => handler::image(app, &req).await,
             _ => Err(Error::new(Kind::RouteNotFound, "no such route")),
         },

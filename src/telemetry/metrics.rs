@@ -29,6 +29,19 @@ pub struct ErrorLabels {
     pub fault: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    pub stage: &'static str,
+}
+
+/// Pipeline stages of `aperture_processing_seconds`.
+pub const STAGES: [&str; 4] = ["fetch", "decode", "resize", "encode"];
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms .. ~16 s
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -42,6 +55,105 @@ pub struct Metrics {
     pub errors: Family<ErrorLabels, Counter>,
     pub aborted_bodies: Counter,
     pub open_connections: Gauge,
+    /// Variant cache and admission (issue 5); see [`Processing`].
+    pub processing: Processing,
+}
+
+/// The variant cache's and admission control's metrics. The cache keeps its own
+/// counters (they must count runs whose callers all left); [`Processing::sync_cache`]
+/// copies them in at scrape time, as it does the gauges.
+pub struct Processing {
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+    pub coalesced: Counter,
+    pub cache_bytes: Gauge,
+    pub rejected: Family<ReasonLabels, Counter>,
+    pub memory_reserved_bytes: Gauge,
+    pub queue_wait_seconds: Histogram,
+    pub stage_seconds: Family<StageLabels, Histogram, fn() -> Histogram>,
+    /// Serializes `sync_cache`, so two scrapes cannot add the same delta twice.
+    sync: std::sync::Mutex<()>,
+}
+
+impl Processing {
+    fn register(registry: &mut Registry) -> Processing {
+        let p = Processing {
+            cache_hits: Counter::default(),
+            cache_misses: Counter::default(),
+            coalesced: Counter::default(),
+            cache_bytes: Gauge::default(),
+            rejected: Family::default(),
+            memory_reserved_bytes: Gauge::default(),
+            queue_wait_seconds: latency_histogram(),
+            stage_seconds: Family::new_with_constructor(latency_histogram),
+            sync: std::sync::Mutex::new(()),
+        };
+        registry.register(
+            "cache_hits",
+            "Processed requests answered from the variant cache",
+            p.cache_hits.clone(),
+        );
+        registry.register(
+            "cache_misses",
+            "Variant cache misses that ran the pipeline (one per run, however many waited)",
+            p.cache_misses.clone(),
+        );
+        registry.register(
+            "coalesced",
+            "Requests that waited on another request's in-flight pipeline run",
+            p.coalesced.clone(),
+        );
+        registry.register(
+            "cache_bytes",
+            "Bytes held by the variant cache (bodies plus per-entry overhead)",
+            p.cache_bytes.clone(),
+        );
+        registry.register(
+            "rejected",
+            "Processing refused: queue_timeout, deadline, too_large, queue_full",
+            p.rejected.clone(),
+        );
+        registry.register(
+            "memory_reserved_bytes",
+            "Memory reserved from the budget by image jobs in flight",
+            p.memory_reserved_bytes.clone(),
+        );
+        registry.register(
+            "queue_wait_seconds",
+            "Time an image job waited for memory and a worker before it started",
+            p.queue_wait_seconds.clone(),
+        );
+        registry.register(
+            "processing_seconds",
+            "Time spent per pipeline stage: fetch, decode, resize, encode",
+            p.stage_seconds.clone(),
+        );
+        p
+    }
+
+    pub fn reject(&self, reason: &'static str) {
+        self.rejected.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    pub fn stage(&self, stage: &'static str, took: std::time::Duration) {
+        self.stage_seconds
+            .get_or_create(&StageLabels { stage })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Brings the counters up to the cache's own totals and sets the gauges.
+    pub fn sync_cache(&self, stats: crate::cache::CacheStats, reserved_bytes: u64) {
+        let _one = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        for (counter, total) in [
+            (&self.cache_hits, stats.hits),
+            (&self.cache_misses, stats.misses),
+            (&self.coalesced, stats.coalesced),
+        ] {
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        self.cache_bytes.set(stats.bytes as i64);
+        self.memory_reserved_bytes.set(reserved_bytes as i64);
+    }
 }
 
 impl Metrics {
@@ -86,7 +198,9 @@ impl Metrics {
             "Client connections currently open",
             open_connections.clone(),
         );
+        let processing = Processing::register(&mut registry);
         Metrics {
+            processing,
             registry,
             requests,
             request_seconds,
@@ -146,5 +260,35 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE aperture_http_request_duration_seconds histogram"));
+    }
+
+    #[test]
+    fn cache_counters_follow_the_cache_without_double_counting() {
+        let m = Metrics::new();
+        let stats = crate::cache::CacheStats {
+            hits: 5,
+            misses: 2,
+            coalesced: 3,
+            entries: 2,
+            bytes: 4096,
+        };
+        m.processing.sync_cache(stats, 1024);
+        m.processing.sync_cache(stats, 1024);
+        m.processing.reject("queue_timeout");
+        m.processing
+            .stage("decode", std::time::Duration::from_millis(3));
+        let text = m.encode();
+        for line in [
+            "aperture_cache_hits_total 5",
+            "aperture_cache_misses_total 2",
+            "aperture_coalesced_total 3",
+            "aperture_cache_bytes 4096",
+            "aperture_memory_reserved_bytes 1024",
+            "aperture_rejected_total{reason=\"queue_timeout\"} 1",
+            "aperture_processing_seconds_count{stage=\"decode\"} 1",
+            "# TYPE aperture_queue_wait_seconds histogram",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
     }
 }

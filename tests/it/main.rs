@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cache;
 mod errors;
 mod process;
 mod raw;

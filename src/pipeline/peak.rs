@@ -1,0 +1,79 @@
+//! The estimated peak memory of one pipeline run, from its plan alone (issue 5 item 3):
+//! what a job reserves from the memory budget before it decodes anything.
+//!
+//! An estimate, deliberately on the high side: under-estimating lets real usage pass
+//! the ceiling, over-estimating only costs some concurrency. Bytes per pixel are
+//! taken as 4 (RGBA, and CMYK JPEGs decode to 4 channels) for the decoded bitmap, 8
+//! for PNG (a 16-bit RGBA row buffer before it is narrowed). The terms, all held at
+//! once in the worst case:
+//!
+//! - the source bytes (already in memory while the job runs);
+//! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
+//!   orientation copies it;
+//! - the resampler's intermediate (the horizontal pass: output width x decoded height);
+//! - the output bitmap, and as much again for the encoder's buffers and output.
+//!
+//! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
+//! item 8) is what will calibrate it.
+
+use super::Prepared;
+use super::decode::dct_denominator;
+use super::probe::SourceFormat;
+
+/// Fixed cost of any job: codec state, row buffers, tables.
+const BASE: u64 = 256 * 1024;
+
+pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
+    let (sw, sh) = (p.probed.width, p.probed.height);
+    let (dw, dh, bpp) = match p.probed.format {
+        SourceFormat::Jpeg => {
+            let d = dct_denominator(sw, sh, p.stored_scale.0, p.stored_scale.1);
+            (sw.div_ceil(d), sh.div_ceil(d), 4)
+        }
+        SourceFormat::Png => (sw, sh, 8),
+        _ => (sw, sh, 4),
+    };
+    let decoded = u64::from(dw) * u64::from(dh) * bpp;
+    let copies = if p.transform.is_identity() { 1 } else { 2 };
+    let (ow, oh) = (u64::from(p.plan.out_w), u64::from(p.plan.out_h));
+    let intermediate = ow * u64::from(dh.max(dw)) * 4;
+    let output = ow * oh * 4;
+    BASE + source_len + decoded * copies + intermediate + 2 * output
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::options::{OutputFormat, ProcessingOptions};
+    use crate::pipeline::{Bitmap, Settings, encode, prepare};
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = Bitmap {
+            pixels: vec![128; (w * h * 3) as usize],
+            width: w,
+            height: h,
+            channels: 3,
+        };
+        encode::encode(&img, OutputFormat::Jpeg, 80).unwrap()
+    }
+
+    #[test]
+    fn shrink_on_load_shrinks_the_estimate() {
+        let src = jpeg(1600, 1200);
+        let small = ProcessingOptions {
+            width: 100,
+            ..Default::default()
+        };
+        let full = ProcessingOptions::default();
+        let s = Settings::default();
+        let a = prepare(&src, &small, None, &s)
+            .unwrap()
+            .peak_bytes(src.len());
+        let b = prepare(&src, &full, None, &s)
+            .unwrap()
+            .peak_bytes(src.len());
+        // 1/8 decode: 200x150x4 = 120 kB of pixels, vs 7.7 MB at full size
+        assert!(a < 2 * 1024 * 1024, "{a}");
+        assert!(b > 1600 * 1200 * 4, "{b}");
+        assert!(b < 40 * 1024 * 1024, "{b}");
+    }
+}

@@ -1,0 +1,112 @@
+//! Producing one variant on a cache miss: fetch the whole source, plan from its
+//! headers, reserve the plan's peak memory and a worker ([`Admission::run`]), then
+//! decode, resize and encode on the blocking pool.
+//!
+//! A [`Job`] owns everything it needs (`'static`), because the variant cache runs it
+//! in a task of its own that outlives any one request: coalesced waiters share it, and
+//! a request that hits its deadline leaves it to finish into the cache. For the same
+//! reason it never sees a request's deadline: its queue wait is bounded by
+//! `queue_timeout` alone, so a run started by an impatient request is not refused for
+//! the patient ones waiting on it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use crate::cache::Variant;
+use crate::error::{Error, Kind};
+use crate::limits::{Admission, Deadline, Rejected};
+use crate::options::{OutputFormat, ProcessingOptions};
+use crate::pipeline::{self, PipelineError, Settings};
+use crate::source::Sources;
+use crate::telemetry::metrics::Metrics;
+use crate::url::SourceRef;
+
+pub struct Job {
+    pub sources: Arc<Sources>,
+    pub source: SourceRef,
+    pub opts: ProcessingOptions,
+    /// The negotiated format; `None` = the source's family.
+    pub format: Option<OutputFormat>,
+    pub settings: Settings,
+    /// `max_src_file_size`; 0 = no limit.
+    pub max_bytes: u64,
+    pub admission: Admission,
+    pub queue_timeout: Duration,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Job {
+    pub async fn run(self) -> Result<Variant, Error> {
+        let m = &self.metrics.processing;
+        let started = Instant::now();
+        let bytes = fetch(&self.sources, &self.source, self.max_bytes).await?;
+        m.stage("fetch", started.elapsed());
+
+        // Headers only: cheap enough for an async thread, and it must precede the
+        // reservation, which is sized from the plan.
+        let prepared = pipeline::prepare(&bytes, &self.opts, self.format, &self.settings)?;
+        let estimate = prepared.peak_bytes(bytes.len());
+        let opts = self.opts;
+        let work = move || prepared.execute(&bytes, &opts);
+        // Twice the queue timeout: the admission wait ends at the earlier of the two,
+        // so the queue timeout decides and the refusal is labelled `queue_timeout`.
+        let job_deadline = Deadline::after(self.queue_timeout.saturating_mul(2));
+        let made = match self.admission.run(work, estimate, job_deadline).await {
+            Ok(made) => made?,
+            Err(rejected) => {
+                if !matches!(rejected, Rejected::Panicked(_)) {
+                    m.reject(rejected.reason());
+                }
+                return Err(rejected.into());
+            }
+        };
+        m.stage("decode", made.timings.decode);
+        m.stage("resize", made.timings.resize);
+        m.stage("encode", made.timings.encode);
+        Ok(Variant::new(
+            made.bytes,
+            made.format.mime(),
+            made.width,
+            made.height,
+        ))
+    }
+}
+
+/// The error for a source over `max_src_file_size` (422).
+pub fn too_large(len: u64, limit: u64) -> Error {
+    PipelineError::TooLarge(format!(
+        "source is {len} bytes or more, over the {limit}-byte limit (max_src_file_size)"
+    ))
+    .into()
+}
+
+/// The whole source in memory, refused (422) past `limit` bytes (0 = no limit) while
+/// its body arrives (the caller already checked the length the metadata announced).
+async fn fetch(sources: &Sources, source: &SourceRef, limit: u64) -> Result<Bytes, Error> {
+    let mut stream = sources.read(source, None).await?;
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        total += chunk.len() as u64;
+        if limit > 0 && total > limit {
+            return Err(too_large(total, limit));
+        }
+        chunks.push(chunk);
+    }
+    if total == 0 {
+        return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
+    }
+    // One chunk (a small local file, most S3 bodies under 1 MB) needs no copy.
+    if chunks.len() == 1 {
+        return Ok(chunks.swap_remove(0));
+    }
+    let mut all = Vec::with_capacity(total as usize);
+    for c in &chunks {
+        all.extend_from_slice(c);
+    }
+    Ok(Bytes::from(all))
+}
