@@ -18,6 +18,13 @@ pub enum Kind {
     InvalidUrl,
     /// A processing option is unknown or malformed (400).
     InvalidOption,
+    /// A request body is malformed or names something it may not (400).
+    BadRequest,
+    /// A request body larger than its route accepts (413).
+    PayloadTooLarge,
+    /// The caller is sending work faster than it can be queued: the warm-up queue
+    /// is full (429 + Retry-After).
+    TooManyRequests { retry_after: Duration },
     /// Signature missing, wrong or tampered (403).
     BadSignature,
     /// The URL carried `expires` and that time has passed (410).
@@ -83,7 +90,9 @@ impl Kind {
     /// The single place where error kinds become HTTP statuses.
     pub fn status(&self) -> StatusCode {
         match self {
-            Kind::InvalidUrl | Kind::InvalidOption => StatusCode::BAD_REQUEST,
+            Kind::InvalidUrl | Kind::InvalidOption | Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Kind::BadSignature | Kind::SourceNotAllowed => StatusCode::FORBIDDEN,
             Kind::Expired => StatusCode::GONE,
             Kind::SourceNotFound | Kind::RouteNotFound => StatusCode::NOT_FOUND,
@@ -125,7 +134,7 @@ impl Kind {
                 vec![(header::CONTENT_RANGE, format!("bytes */{len}"))]
             }
             Kind::SourceThrottled => vec![(header::RETRY_AFTER, "1".to_string())],
-            Kind::Overloaded { retry_after } => vec![(
+            Kind::Overloaded { retry_after } | Kind::TooManyRequests { retry_after } => vec![(
                 header::RETRY_AFTER,
                 retry_after.as_secs().max(1).to_string(),
             )],
@@ -213,6 +222,14 @@ mod tests {
         let kinds = [
             (Kind::InvalidUrl, 400),
             (Kind::InvalidOption, 400),
+            (Kind::BadRequest, 400),
+            (Kind::PayloadTooLarge, 413),
+            (
+                Kind::TooManyRequests {
+                    retry_after: Duration::from_secs(5),
+                },
+                429,
+            ),
             (Kind::BadSignature, 403),
             (Kind::Expired, 410),
             (Kind::SourceNotAllowed, 403),
@@ -253,6 +270,11 @@ mod tests {
         assert_eq!(h[0].1, "1");
         let h = Kind::SourceThrottled.extra_headers();
         assert_eq!(h[0].0, http::header::RETRY_AFTER);
+        let h = Kind::TooManyRequests {
+            retry_after: Duration::from_secs(5),
+        }
+        .extra_headers();
+        assert_eq!(h[0], (http::header::RETRY_AFTER, "5".to_string()));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! error.rs    the one Error type; the single kind -> HTTP status mapping
 //! state.rs    App: the shared state built once from Config
 //! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers;
+//!             POST /warm (validated like GETs, queued in the low-priority lane);
 //!             processed answers: negotiate, cache lookup, produce under admission
 //! url/        path grammar, signatures (HMAC-SHA256, key rotation), source references
 //! options/    imgproxy processing options -> typed, canonical ProcessingOptions

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::cache::VariantCache;
 use crate::config::{Config, S3Settings};
-use crate::limits::{Admission, AdmissionConfig, Lane, MemoryBudget, WaitObserver};
+use crate::limits::{Admission, AdmissionConfig, Lane, MemoryBudget, WaitObserver, WarmQueue};
 use crate::options::Presets;
 use crate::source::Sources;
 use crate::source::local::LocalSource;
@@ -24,6 +24,8 @@ pub struct App {
     pub cache: VariantCache,
     /// Memory budget and CPU workers for image jobs (`[limits]`).
     pub admission: Admission,
+    /// `POST /warm` paths pending (`APERTURE_WARM_QUEUE`).
+    pub warm: WarmQueue,
 }
 
 impl App {
@@ -44,6 +46,9 @@ impl App {
         let lim = &config.limits;
         let mut admission_config = AdmissionConfig::new(lim.workers);
         admission_config.queue_timeout = lim.queue_timeout;
+        // As many warm runs in flight as the admission lets run: more would only wait
+        // inside the cache, where live requests could coalesce onto them.
+        let warm = WarmQueue::new(lim.warm_queue, admission_config.warm_workers);
         let observed = metrics.clone();
         let on_wait: WaitObserver = Arc::new(move |lane, waited| {
             // Warm-up waits are low priority by design; they would drown the live figure.
@@ -62,6 +67,7 @@ impl App {
         Ok(App {
             cache: VariantCache::new(config.cache.capacity_bytes, None),
             admission,
+            warm,
             signer,
             presets,
             sources: Arc::new(Sources {

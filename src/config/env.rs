@@ -57,6 +57,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APERTURE_MEMORY_BUDGET_MB", "limits.memory_budget_mb"),
     ("APERTURE_QUEUE_TIMEOUT", "limits.queue_timeout"),
     ("APERTURE_REQUEST_TIMEOUT", "limits.request_timeout"),
+    ("APERTURE_WARM_QUEUE", "limits.warm_queue"),
+    ("APERTURE_WARM_MAX_PATHS", "limits.warm_max_paths"),
+    ("APERTURE_WARM_MAX_BODY_BYTES", "limits.warm_max_body_bytes"),
     ("APERTURE_LOG_FORMAT", "telemetry.log_format"),
     ("APERTURE_LOG_LEVEL", "telemetry.log_level"),
 ];

@@ -108,6 +108,12 @@ pub struct LimitsConfig {
     pub queue_timeout: Duration,
     /// Longest a processed request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// `POST /warm` paths accepted and not yet processed, across all requests.
+    pub warm_queue: usize,
+    /// Most paths in one `POST /warm` body.
+    pub warm_max_paths: usize,
+    /// Largest `POST /warm` body, in bytes.
+    pub warm_max_body_bytes: usize,
 }
 
 impl ProcessingConfig {
@@ -240,6 +246,9 @@ struct RawLimits {
     memory_budget_mb: u64,
     queue_timeout: Seconds,
     request_timeout: Seconds,
+    warm_queue: usize,
+    warm_max_paths: usize,
+    warm_max_body_bytes: usize,
 }
 
 #[derive(Debug, Deserialize)]

@@ -311,6 +311,9 @@ fn cache_limits_and_negotiation_defaults_and_overrides() {
     assert_eq!(c.limits.memory_budget_bytes, 256 << 20);
     assert_eq!(c.limits.queue_timeout, Duration::from_secs(2));
     assert_eq!(c.limits.request_timeout, Duration::from_secs(10));
+    assert_eq!(c.limits.warm_queue, 10_000);
+    assert_eq!(c.limits.warm_max_paths, 1000);
+    assert_eq!(c.limits.warm_max_body_bytes, 1 << 20);
 
     let c = load(&[
         ("APERTURE_AUTO_WEBP", "false"),
@@ -319,6 +322,9 @@ fn cache_limits_and_negotiation_defaults_and_overrides() {
         ("APERTURE_MEMORY_BUDGET_MB", "512"),
         ("APERTURE_QUEUE_TIMEOUT", "250ms"),
         ("APERTURE_REQUEST_TIMEOUT", "5"),
+        ("APERTURE_WARM_QUEUE", "50"),
+        ("APERTURE_WARM_MAX_PATHS", "20"),
+        ("APERTURE_WARM_MAX_BODY_BYTES", "4096"),
     ])
     .unwrap();
     assert!(!c.processing.prefer_webp);
@@ -327,6 +333,27 @@ fn cache_limits_and_negotiation_defaults_and_overrides() {
     assert_eq!(c.limits.memory_budget_bytes, 512 << 20);
     assert_eq!(c.limits.queue_timeout, Duration::from_millis(250));
     assert_eq!(c.limits.request_timeout, Duration::from_secs(5));
+    assert_eq!(c.limits.warm_queue, 50);
+    assert_eq!(c.limits.warm_max_paths, 20);
+    assert_eq!(c.limits.warm_max_body_bytes, 4096);
+}
+
+#[test]
+fn warm_limits_are_checked_together() {
+    let e = load(&[
+        ("APERTURE_WARM_QUEUE", "10"),
+        ("APERTURE_WARM_MAX_PATHS", "11"),
+        ("APERTURE_WARM_MAX_BODY_BYTES", "0"),
+    ])
+    .unwrap_err()
+    .to_string();
+    for want in [
+        "limits.warm_max_paths (APERTURE_WARM_MAX_PATHS): must be between 1 and limits.warm_queue (10), got 11",
+        "limits.warm_max_body_bytes (APERTURE_WARM_MAX_BODY_BYTES): must be between 1",
+    ] {
+        assert!(e.contains(want), "{want}\n{e}");
+    }
+    assert_eq!(e.lines().count(), 2, "{e}");
 }
 
 #[test]

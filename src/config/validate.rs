@@ -242,6 +242,7 @@ fn validate_limits(
             p.add(key, "must be greater than zero");
         }
     }
+    validate_warm(p, raw);
     const MB: u64 = 1024 * 1024;
     (
         CacheConfig {
@@ -252,8 +253,47 @@ fn validate_limits(
             memory_budget_bytes: raw.memory_budget_mb.min(MAX_MB) * MB,
             queue_timeout: raw.queue_timeout.0,
             request_timeout: raw.request_timeout.0,
+            warm_queue: raw.warm_queue,
+            warm_max_paths: raw.warm_max_paths,
+            warm_max_body_bytes: raw.warm_max_body_bytes,
         },
     )
+}
+
+/// Upper bounds far above any real use, low enough that a typo (an extra zero or
+/// three) cannot let warm-up hold unbounded memory.
+const MAX_WARM_QUEUE: usize = 1_000_000;
+const MAX_WARM_BODY: usize = 64 << 20;
+
+fn validate_warm(p: &mut Problems, raw: &RawLimits) {
+    if !(1..=MAX_WARM_QUEUE).contains(&raw.warm_queue) {
+        p.add(
+            "limits.warm_queue",
+            format!(
+                "must be between 1 and {MAX_WARM_QUEUE}, got {}",
+                raw.warm_queue
+            ),
+        );
+    }
+    // A request with more paths than the queue holds could never be accepted.
+    if raw.warm_max_paths == 0 || raw.warm_max_paths > raw.warm_queue {
+        p.add(
+            "limits.warm_max_paths",
+            format!(
+                "must be between 1 and limits.warm_queue ({}), got {}",
+                raw.warm_queue, raw.warm_max_paths
+            ),
+        );
+    }
+    if !(1..=MAX_WARM_BODY).contains(&raw.warm_max_body_bytes) {
+        p.add(
+            "limits.warm_max_body_bytes",
+            format!(
+                "must be between 1 and {MAX_WARM_BODY}, got {}",
+                raw.warm_max_body_bytes
+            ),
+        );
+    }
 }
 
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {

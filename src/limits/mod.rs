@@ -6,7 +6,8 @@
 //! - [`admission`]: the CPU worker slots (`APERTURE_WORKERS`), the bounded waiting
 //!   queue, the low-priority warm-up lane, and running jobs on the blocking pool with
 //!   panics caught;
-//! - [`deadline`]: the per-request deadline.
+//! - [`deadline`]: the per-request deadline;
+//! - [`warm_queue`]: how many `POST /warm` paths may be pending and running.
 //!
 //! Every refusal is a [`Rejected`], which converts into the service's one
 //! [`Error`](crate::error::Error). Estimating a job's peak bytes is the pipeline's
@@ -15,6 +16,7 @@
 pub mod admission;
 pub mod budget;
 pub mod deadline;
+pub mod warm_queue;
 
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ use crate::error::{Error, Kind};
 pub use admission::{Admission, AdmissionConfig, AdmissionStats, Lane, WaitObserver};
 pub use budget::{MemoryBudget, Reservation};
 pub use deadline::Deadline;
+pub use warm_queue::WarmQueue;
 
 /// How long clients are told to wait before retrying an overload refusal. Short on
 /// purpose: queues drain in well under a second, and a request refused at its deadline

@@ -21,28 +21,13 @@ use crate::state::App;
 use crate::url::{self, SourceRef};
 
 pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<ResponseBody>, Error> {
-    let raw_path = req.uri().path();
-    let (signature, signed_path) = split_signature(raw_path);
-    app.signer
-        .verify(signature, signed_path)
-        .map_err(|e| Error::new(Kind::BadSignature, format!("forbidden: {e}")))?;
-    let parsed = url::parse_path(raw_path)
-        .map_err(|e| Error::new(Kind::InvalidUrl, format!("invalid URL: {e}")))?;
-    let segments: Vec<&str> = parsed.option_segments.iter().map(String::as_str).collect();
-    let mut opts = options::parse(&segments, &app.presets)
-        .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
-    if let Some(ext) = &parsed.extension {
-        opts.apply_extension(ext)
-            .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
-    }
-    check_expiry(&opts, SystemTime::now())?;
-
+    let (source, opts) = resolve(app, req.uri().path())?;
     if opts.redirect {
         let SourceRef::S3 {
             bucket,
             key,
             version,
-        } = &parsed.source
+        } = &source
         else {
             return Err(redirect::not_redirectable());
         };
@@ -63,9 +48,30 @@ pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<Respon
         .await;
     }
     if !opts.raw {
-        return super::processed::respond(app, req, &parsed.source, opts).await;
+        return super::processed::respond(app, req, &source, opts).await;
     }
-    raw(app, req, &parsed.source, &opts).await
+    raw(app, req, &source, &opts).await
+}
+
+/// A signed path's source and options: signature, URL grammar, options, expiry, in
+/// that order. Shared by GET and `POST /warm`, so a warmed path is accepted exactly
+/// when a GET of it would be.
+pub(super) fn resolve(app: &App, raw_path: &str) -> Result<(SourceRef, ProcessingOptions), Error> {
+    let (signature, signed_path) = split_signature(raw_path);
+    app.signer
+        .verify(signature, signed_path)
+        .map_err(|e| Error::new(Kind::BadSignature, format!("forbidden: {e}")))?;
+    let parsed = url::parse_path(raw_path)
+        .map_err(|e| Error::new(Kind::InvalidUrl, format!("invalid URL: {e}")))?;
+    let segments: Vec<&str> = parsed.option_segments.iter().map(String::as_str).collect();
+    let mut opts = options::parse(&segments, &app.presets)
+        .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
+    if let Some(ext) = &parsed.extension {
+        opts.apply_extension(ext)
+            .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
+    }
+    check_expiry(&opts, SystemTime::now())?;
+    Ok((parsed.source, opts))
 }
 
 /// Serves the source's bytes unchanged.

@@ -11,6 +11,7 @@ mod handler;
 mod processed;
 mod produce;
 mod router;
+mod warm;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -33,7 +33,7 @@ use crate::delivery::blob::{self, BlobAnswer, Origin};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
 use crate::error::{Error, Kind};
-use crate::limits::Deadline;
+use crate::limits::{Deadline, Lane};
 use crate::options::{OutputFormat, ProcessingOptions};
 use crate::pipeline::{self, negotiate};
 use crate::source::BlobMeta;
@@ -48,11 +48,7 @@ pub async fn respond(
 ) -> Result<Response<ResponseBody>, Error> {
     // Options we cannot execute answer 501 before the source is fetched.
     pipeline::check_supported(&opts)?;
-    let processing = &app.config.processing;
-    let auto = negotiate::AutoFormats {
-        avif: processing.prefer_avif,
-        webp: processing.prefer_webp,
-    };
+    let auto = auto_formats(app);
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -61,7 +57,7 @@ pub async fn respond(
 
     let deadline = Deadline::after(app.config.limits.request_timeout);
     let (variant, outcome) = match deadline
-        .run(lookup(app, source, &opts, negotiated.format))
+        .run(lookup(app, source, &opts, negotiated.format, Lane::Live))
         .await
     {
         Ok(found) => found?,
@@ -105,12 +101,14 @@ pub async fn respond(
     Ok(response)
 }
 
-/// The source's version, then the cached variant or the one a (shared) run makes.
-async fn lookup(
+/// The source's version, then the cached variant or the one a (shared) run makes,
+/// at the priority of `lane` (`POST /warm` uses this too).
+pub(super) async fn lookup(
     app: &App,
     source: &SourceRef,
     opts: &ProcessingOptions,
     format: Option<OutputFormat>,
+    lane: Lane,
 ) -> Result<(Arc<Variant>, Outcome), Error> {
     let processing = &app.config.processing;
     let limit = processing.max_src_file_size;
@@ -136,6 +134,7 @@ async fn lookup(
         settings: processing.pipeline_settings(),
         max_bytes: limit,
         admission: app.admission.clone(),
+        lane,
         queue_timeout: app.config.limits.queue_timeout,
         metrics: Arc::clone(&app.metrics),
     };
@@ -143,6 +142,15 @@ async fn lookup(
         .get_or_produce(key, job.run())
         .await
         .map_err(cache::unshare)
+}
+
+/// The automatic formats the configuration enables (`APERTURE_AUTO_*`).
+pub(super) fn auto_formats(app: &App) -> negotiate::AutoFormats {
+    let processing = &app.config.processing;
+    negotiate::AutoFormats {
+        avif: processing.prefer_avif,
+        webp: processing.prefer_webp,
+    }
 }
 
 fn x_cache(outcome: Outcome) -> &'static str {

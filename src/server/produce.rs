@@ -8,6 +8,13 @@
 //! reason it never sees a request's deadline: its queue wait is bounded by
 //! `queue_timeout` alone, so a run started by an impatient request is not refused for
 //! the patient ones waiting on it.
+//!
+//! A `POST /warm` job is the same job in the [`Lane::Warm`]: it takes memory and a
+//! worker only when no live job waits for them ([`Admission::run_warm`]), and it waits
+//! at most `queue_timeout` too, because a live request may have coalesced onto it and
+//! must not wait longer than it would have in its own line. A warm job refused that
+//! way is not counted in `aperture_rejected_total` (no client was refused; the path
+//! is simply not warmed, and its first GET makes it).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +24,7 @@ use futures_util::StreamExt;
 
 use crate::cache::Variant;
 use crate::error::{Error, Kind};
-use crate::limits::{Admission, Deadline, Rejected};
+use crate::limits::{Admission, Deadline, Lane, Rejected};
 use crate::options::{OutputFormat, ProcessingOptions};
 use crate::pipeline::{self, PipelineError, Settings};
 use crate::source::Sources;
@@ -34,6 +41,8 @@ pub struct Job {
     /// `max_src_file_size`; 0 = no limit.
     pub max_bytes: u64,
     pub admission: Admission,
+    /// Live (a GET's miss) or warm (`POST /warm`).
+    pub lane: Lane,
     pub queue_timeout: Duration,
     pub metrics: Arc<Metrics>,
 }
@@ -54,10 +63,14 @@ impl Job {
         // Twice the queue timeout: the admission wait ends at the earlier of the two,
         // so the queue timeout decides and the refusal is labelled `queue_timeout`.
         let job_deadline = Deadline::after(self.queue_timeout.saturating_mul(2));
-        let made = match self.admission.run(work, estimate, job_deadline).await {
+        let admitted = match self.lane {
+            Lane::Live => self.admission.run(work, estimate, job_deadline).await,
+            Lane::Warm => self.admission.run_warm(work, estimate, job_deadline).await,
+        };
+        let made = match admitted {
             Ok(made) => made?,
             Err(rejected) => {
-                if !matches!(rejected, Rejected::Panicked(_)) {
+                if self.lane == Lane::Live && !matches!(rejected, Rejected::Panicked(_)) {
                     m.reject(rejected.reason());
                 }
                 return Err(rejected.into());

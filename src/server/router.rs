@@ -2,13 +2,14 @@
 //! responses in one place, the never-empty rule is enforced, and the request's log
 //! record rides on the body until the last byte is sent.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::handler;
+use super::{handler, warm};
 use crate::delivery::body::{ResponseBody, enforce_never_empty};
 use crate::delivery::headers::error_response;
 use crate::error::{Error, Fault, Kind};
@@ -18,7 +19,7 @@ use crate::telemetry::{RequestLog, redact_path};
 
 const GET_HEAD: &str = "GET, HEAD";
 
-pub async fn route(app: &App, req: Request<Incoming>) -> Response<ResponseBody> {
+pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseBody> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -34,6 +35,11 @@ pub async fn route(app: &App, req: Request<Incoming>) -> Response<ResponseBody> 
     let result = match check_limits(app, &req) {
         Err(e) => Err(e),
         Ok(()) => match (name, &method) {
+            ("warm", &Method::POST) => warm::handle(app, req).await,
+            ("warm", m) => Err(Error::new(
+                Kind::MethodNotAllowed { allow: "POST" },
+                format!("method {m} not allowed; use POST"),
+            )),
             (_, m) if *m != Method::GET && *m != Method::HEAD => Err(Error::new(
                 Kind::MethodNotAllowed { allow: GET_HEAD },
                 format!("method {m} not allowed; use GET or HEAD"),
@@ -82,6 +88,7 @@ fn route_name(path: &str) -> &'static str {
     match path {
         "/health" => "health",
         "/metrics" => "metrics",
+        "/warm" => "warm",
         "/" | "/favicon.ico" | "/robots.txt" => "other",
         p if p.get(1..).unwrap_or("").contains('/') => "image",
         _ => "other",

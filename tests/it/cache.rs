@@ -10,7 +10,7 @@ use http::StatusCode;
 use crate::support::{TestResponse, TestServer};
 
 /// The value of an unlabelled sample (or one given with its labels) on `/metrics`.
-async fn metric(s: &TestServer, sample: &str) -> f64 {
+pub(crate) async fn metric(s: &TestServer, sample: &str) -> f64 {
     let text = s.get("/metrics").await.text();
     text.lines()
         .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
@@ -24,7 +24,7 @@ fn dims(r: &TestResponse) -> (u32, u32) {
 
 /// An RGB PNG of `w` x `h` pseudo-random pixels: noise defeats compression, so
 /// decoding and re-encoding it is slow on purpose (hundreds of ms for millions of px).
-fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
+pub(crate) fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     let mut pixels = vec![0u8; (w * h * 3) as usize];
     for p in pixels.iter_mut() {

@@ -12,3 +12,4 @@ mod s3_faults;
 mod security;
 mod server;
 mod streaming;
+mod warm;

@@ -16,7 +16,7 @@ use aperture::url::signature::Signer;
 use aperture::{App, serve};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -94,12 +94,18 @@ impl TestResponse {
 impl TestServer {
     /// A server with signing on (key "secret", salt "hello").
     pub async fn signed() -> TestServer {
+        TestServer::signed_with(|_| {}).await
+    }
+
+    /// A signed server with more changes to its configuration.
+    pub async fn signed_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         TestServer::start_with(|c| {
             c.security.pairs = vec![(
                 hex::decode(KEY_HEX).unwrap(),
                 hex::decode(SALT_HEX).unwrap(),
             )];
             c.security.allow_insecure = false;
+            tweak(c);
         })
         .await
     }
@@ -158,6 +164,29 @@ impl TestServer {
         .await
         .expect("response within 30 s")
         .expect("request");
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.expect("complete body").to_bytes();
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// A POST of `body` with the given `Content-Type`.
+    pub async fn post(&self, path: &str, content_type: &str, body: &[u8]) -> TestResponse {
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(self.url(path))
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::copy_from_slice(body)))
+            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
+            .await
+            .expect("response within 30 s")
+            .expect("request");
         let (parts, body) = resp.into_parts();
         let body = body.collect().await.expect("complete body").to_bytes();
         TestResponse {
