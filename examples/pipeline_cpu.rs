@@ -20,10 +20,6 @@ use std::time::Instant;
 use aperture::options::{self, OutputFormat, Presets};
 use aperture::pipeline::{self, Settings};
 
-// The server's allocator, so allocation costs match what `aperture serve` pays.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 struct Args {
     task: String,
     input: String,

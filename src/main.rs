@@ -129,8 +129,3 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received");
 }
-
-// mimalloc: measured +5-8 % requests/s on small raw files against glibc malloc
-// (bench/README.md); the memory-ceiling choice between allocators is issue 5's.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -24,7 +24,7 @@ mod key;
 mod variant;
 
 pub use key::VariantKey;
-pub use variant::Variant;
+pub use variant::{ProduceTimings, Variant};
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

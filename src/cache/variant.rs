@@ -2,6 +2,8 @@
 //! it and the cache keeps it. Plain data; answering Range, HEAD and conditional
 //! requests against it is `delivery`'s job.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -15,6 +17,18 @@ pub struct Variant {
     pub etag: String,
     pub width: u32,
     pub height: u32,
+    /// How long the run that made it took, per stage: reported (`Server-Timing`, access
+    /// log) to the requests that ran or shared that run, not to later hits.
+    pub timings: ProduceTimings,
+}
+
+/// Wall time of one pipeline run: source fetch, then decode, resize, encode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProduceTimings {
+    pub fetch: Duration,
+    pub decode: Duration,
+    pub resize: Duration,
+    pub encode: Duration,
 }
 
 impl Variant {
@@ -29,7 +43,13 @@ impl Variant {
             etag,
             width,
             height,
+            timings: ProduceTimings::default(),
         }
+    }
+
+    pub fn with_timings(mut self, timings: ProduceTimings) -> Variant {
+        self.timings = timings;
+        self
     }
 }
 

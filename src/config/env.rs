@@ -41,6 +41,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "delivery.error_cache_control",
     ),
     ("APERTURE_MAX_RANGES", "delivery.max_ranges"),
+    ("APERTURE_SERVER_TIMING", "delivery.server_timing"),
+    ("APERTURE_CORS_ALLOW_ORIGIN", "delivery.cors_allow_origin"),
     ("APERTURE_PRESETS", "options.presets"),
     (
         "APERTURE_MAX_SRC_RESOLUTION",

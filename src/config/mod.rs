@@ -72,6 +72,11 @@ pub struct DeliveryConfig {
     pub cache_control: String,
     pub error_cache_control: String,
     pub max_ranges: usize,
+    /// Send `Server-Timing` (fetch/decode/resize/encode/cache/total) on image answers.
+    pub server_timing: bool,
+    /// `Access-Control-Allow-Origin` (and `Timing-Allow-Origin`) of image answers;
+    /// `None` = no CORS headers and no preflight answers.
+    pub cors_allow_origin: Option<String>,
 }
 
 /// The image pipeline's limits and defaults.
@@ -213,6 +218,8 @@ struct RawDelivery {
     cache_control: Stringish,
     error_cache_control: Stringish,
     max_ranges: usize,
+    server_timing: bool,
+    cors_allow_origin: Stringish,
 }
 
 #[derive(Debug, Deserialize)]
@@ -311,3 +318,5 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_delivery;

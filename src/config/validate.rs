@@ -91,6 +91,7 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
     if raw.delivery.max_ranges == 0 {
         p.add("delivery.max_ranges", "must be at least 1");
     }
+    let cors_allow_origin = validate_origin(&mut p, &raw.delivery.cors_allow_origin.0);
 
     let processing = validate_processing(&mut p, &raw.processing);
     let (cache, limits) = validate_limits(&mut p, &raw.cache, &raw.limits);
@@ -131,6 +132,8 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
             cache_control: raw.delivery.cache_control.0,
             error_cache_control: raw.delivery.error_cache_control.0,
             max_ranges: raw.delivery.max_ranges,
+            server_timing: raw.delivery.server_timing,
+            cors_allow_origin,
         },
         presets: raw.options.presets.0,
         processing,
@@ -293,6 +296,34 @@ fn validate_warm(p: &mut Problems, raw: &RawLimits) {
                 raw.warm_max_body_bytes
             ),
         );
+    }
+}
+
+/// `""` (no CORS), `*`, or one `http(s)://host[:port]` origin: the header carries a
+/// single value, and a fixed one needs no `Vary: Origin` (see docs/cdn.md).
+fn validate_origin(p: &mut Problems, text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let host = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    let is_origin = host.is_some_and(|h| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+    });
+    if text == "*" || is_origin {
+        Some(text.to_string())
+    } else {
+        p.add(
+            "delivery.cors_allow_origin",
+            format!(
+                "must be `*` or one origin like `https://app.example.com` (no path, no list), got `{text}`"
+            ),
+        );
+        None
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::{Digest, Sha256};
 
 use super::body::ResponseBody;
 use crate::error::Error;
@@ -132,6 +133,26 @@ fn extension_for(content_type: &str) -> Option<&'static str> {
     })
 }
 
+/// A short, stable key of a source blob: the first 16 hex characters of the SHA-256
+/// of its identity (`SourceRef::identity()`). Hashed because the identity may hold
+/// characters a header list cannot (spaces, commas) and need not be disclosed.
+pub fn source_key(identity: &str) -> String {
+    let digest = Sha256::digest(identity.as_bytes());
+    hex::encode(&digest[..8])
+}
+
+/// `Surrogate-Key` (Fastly) and `Cache-Tag` (Cloudflare, Akamai): every variant of
+/// one source carries the same key, so one purge drops them all.
+pub fn set_source_tags(headers: &mut HeaderMap, identity: &str) {
+    let key = source_key(identity);
+    set(
+        headers,
+        header::HeaderName::from_static("surrogate-key"),
+        &key,
+    );
+    set(headers, header::HeaderName::from_static("cache-tag"), &key);
+}
+
 /// Inserts a header whose value came from config or our own formatting; a value that
 /// is not a valid header (cannot happen for validated config) is skipped, not a panic.
 pub fn set(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
@@ -190,6 +211,18 @@ mod tests {
             cache_control("public, max-age=30", Some(1_060), now),
             "public, max-age=30"
         );
+    }
+
+    #[test]
+    fn source_keys_are_short_stable_hex() {
+        let k = source_key("s3://bucket/photos/cat.jpg");
+        assert_eq!(k.len(), 16);
+        assert!(k.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(k, source_key("s3://bucket/photos/cat.jpg"));
+        assert_ne!(k, source_key("s3://bucket/photos/dog.jpg"));
+        let mut h = HeaderMap::new();
+        set_source_tags(&mut h, "local:///a.jpg");
+        assert_eq!(h["surrogate-key"], h["cache-tag"]);
     }
 
     #[test]

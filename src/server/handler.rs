@@ -5,7 +5,7 @@
 //! The signature is checked before anything else is parsed (as imgproxy does), so an
 //! unsigned request learns nothing about our URL grammar.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -18,16 +18,30 @@ use crate::delivery::s3_open::{self, Opened};
 use crate::error::{Error, Kind};
 use crate::options::{self, ProcessingOptions};
 use crate::state::App;
+use crate::telemetry::timing::Timing;
 use crate::url::{self, SourceRef};
 
 pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<ResponseBody>, Error> {
     let (source, opts) = resolve(app, req.uri().path())?;
+    let mut response = answer(app, req, &source, opts).await?;
+    // Every success (200, 206, 304, 307) names its source, so a CDN can purge all of
+    // one blob's variants at once; errors are not stored and need no tag.
+    headers::set_source_tags(response.headers_mut(), &source.identity());
+    Ok(response)
+}
+
+async fn answer(
+    app: &App,
+    req: &Request<Incoming>,
+    source: &SourceRef,
+    opts: ProcessingOptions,
+) -> Result<Response<ResponseBody>, Error> {
     if opts.redirect {
         let SourceRef::S3 {
             bucket,
             key,
             version,
-        } = &source
+        } = source
         else {
             return Err(redirect::not_redirectable());
         };
@@ -48,9 +62,9 @@ pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<Respon
         .await;
     }
     if !opts.raw {
-        return super::processed::respond(app, req, &source, opts).await;
+        return super::processed::respond(app, req, source, opts).await;
     }
-    raw(app, req, &source, &opts).await
+    raw(app, req, source, &opts).await
 }
 
 /// A signed path's source and options: signature, URL grammar, options, expiry, in
@@ -81,6 +95,7 @@ async fn raw(
     source: &SourceRef,
     opts: &ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
+    let started = Instant::now();
     // S3 answers metadata and body in one round trip when it can (see s3_open), and a
     // small local file is read whole with its metadata (one open); every other case
     // asks for the metadata first and opens the body once the answer is known.
@@ -136,7 +151,13 @@ async fn raw(
         sources: std::sync::Arc::clone(&app.sources),
         source: source.clone(),
     };
-    blob::respond(answer, origin).await
+    let mut response = blob::respond(answer, origin).await?;
+    // Metadata plus the body opened: what the source cost before the first byte.
+    response.extensions_mut().insert(Timing {
+        fetch: Some(started.elapsed()),
+        ..Timing::default()
+    });
+    Ok(response)
 }
 
 /// `/SIGNATURE/rest...` -> ("SIGNATURE", "/rest...").

@@ -7,6 +7,7 @@
 //! open connection is told to finish its in-flight requests, for at most the grace
 //! period.
 
+mod cdn;
 mod handler;
 mod processed;
 mod produce;

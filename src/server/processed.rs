@@ -38,6 +38,7 @@ use crate::options::{OutputFormat, ProcessingOptions};
 use crate::pipeline::{self, negotiate};
 use crate::source::BlobMeta;
 use crate::state::App;
+use crate::telemetry::timing::Timing;
 use crate::url::SourceRef;
 
 pub async fn respond(
@@ -93,6 +94,12 @@ pub async fn respond(
         prefetched: None,
     };
     let mut response = blob::respond(answer, Origin::Memory(variant.bytes.clone())).await?;
+    let ran = (outcome != Outcome::Hit).then_some(variant.timings);
+    response.extensions_mut().insert(Timing {
+        cache: Some(outcome),
+        fetch: ran.map(|t| t.fetch),
+        stages: ran.map(|t| [t.decode, t.resize, t.encode]),
+    });
     let h = response.headers_mut();
     h.insert("x-cache", HeaderValue::from_static(x_cache(outcome)));
     if negotiated.vary_accept {

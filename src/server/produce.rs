@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use crate::cache::Variant;
+use crate::cache::{ProduceTimings, Variant};
 use crate::error::{Error, Kind};
 use crate::limits::{Admission, Deadline, Lane, Rejected};
 use crate::options::{OutputFormat, ProcessingOptions};
@@ -52,7 +52,8 @@ impl Job {
         let m = &self.metrics.processing;
         let started = Instant::now();
         let bytes = fetch(&self.sources, &self.source, self.max_bytes).await?;
-        m.stage("fetch", started.elapsed());
+        let fetched = started.elapsed();
+        m.stage("fetch", fetched);
 
         // Headers only: cheap enough for an async thread, and it must precede the
         // reservation, which is sized from the plan.
@@ -79,12 +80,16 @@ impl Job {
         m.stage("decode", made.timings.decode);
         m.stage("resize", made.timings.resize);
         m.stage("encode", made.timings.encode);
-        Ok(Variant::new(
-            made.bytes,
-            made.format.mime(),
-            made.width,
-            made.height,
-        ))
+        let timings = ProduceTimings {
+            fetch: fetched,
+            decode: made.timings.decode,
+            resize: made.timings.resize,
+            encode: made.timings.encode,
+        };
+        Ok(
+            Variant::new(made.bytes, made.format.mime(), made.width, made.height)
+                .with_timings(timings),
+        )
     }
 }
 

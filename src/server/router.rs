@@ -1,6 +1,7 @@
 //! Routes a request, and wraps every route with the same epilogue: errors become
-//! responses in one place, the never-empty rule is enforced, and the request's log
-//! record rides on the body until the last byte is sent.
+//! responses in one place, the never-empty rule is enforced, the request id and the
+//! CDN headers are added (`cdn`), and the request's log record rides on the body
+//! until the last byte is sent.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,23 +10,28 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::{handler, warm};
+use super::{cdn, handler, warm};
 use crate::delivery::body::{ResponseBody, enforce_never_empty};
 use crate::delivery::headers::error_response;
 use crate::error::{Error, Fault, Kind};
 use crate::state::App;
 use crate::telemetry::metrics::ErrorLabels;
-use crate::telemetry::{RequestLog, redact_path};
+use crate::telemetry::timing::Timing;
+use crate::telemetry::{RequestLog, redact_path, request_id};
 
 const GET_HEAD: &str = "GET, HEAD";
+const GET_HEAD_OPTIONS: &str = "GET, HEAD, OPTIONS";
 
 pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseBody> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let name = route_name(&path);
+    let request_id = request_id::from_headers(req.headers());
+    let cors = app.config.delivery.cors_allow_origin.is_some();
     let log = RequestLog::new(
         app.metrics.clone(),
+        request_id.clone(),
         name,
         method.clone(),
         redact_path(&path),
@@ -40,8 +46,15 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseB
                 Kind::MethodNotAllowed { allow: "POST" },
                 format!("method {m} not allowed; use POST"),
             )),
+            ("image", &Method::OPTIONS) if cors => Ok(cdn::preflight()),
             (_, m) if *m != Method::GET && *m != Method::HEAD => Err(Error::new(
-                Kind::MethodNotAllowed { allow: GET_HEAD },
+                Kind::MethodNotAllowed {
+                    allow: if cors && name == "image" {
+                        GET_HEAD_OPTIONS
+                    } else {
+                        GET_HEAD
+                    },
+                },
                 format!("method {m} not allowed; use GET or HEAD"),
             )),
             ("health", _) => Ok(text(
@@ -68,7 +81,7 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseB
     let response = match result {
         Ok(r) => r,
         Err(e) => {
-            record_error(app, &e);
+            record_error(app, &e, &request_id);
             strip_for_head(&method, error_response(&e, error_cc))
         }
     };
@@ -78,8 +91,18 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseB
             error_cc,
         )
     });
+    let timing = response.extensions_mut().remove::<Timing>();
+    cdn::finish(
+        response.headers_mut(),
+        &app.config.delivery,
+        name == "image",
+        &request_id,
+        timing.as_ref(),
+        started.elapsed(),
+    );
     let mut log = log;
     log.set_status(response.status().as_u16());
+    log.set_timing(timing.unwrap_or_default());
     response.body_mut().attach_log(log);
     response
 }
@@ -122,7 +145,7 @@ fn check_limits(app: &App, req: &Request<Incoming>) -> Result<(), Error> {
     Ok(())
 }
 
-fn record_error(app: &App, e: &Error) {
+fn record_error(app: &App, e: &Error, request_id: &str) {
     let fault = e.kind.fault();
     let kind = format!("{:?}", e.kind);
     let kind = kind.split([' ', '{', '(']).next().unwrap_or("").to_string();
@@ -136,9 +159,9 @@ fn record_error(app: &App, e: &Error) {
     let status = e.status().as_u16();
     let cause = e.cause_chain();
     match fault {
-        Fault::Client => tracing::debug!(status, error = %e, cause, "client error"),
-        Fault::Source => tracing::warn!(status, error = %e, cause, "source error"),
-        Fault::Server => tracing::error!(status, error = %e, cause, "server error"),
+        Fault::Client => tracing::debug!(request_id, status, error = %e, cause, "client error"),
+        Fault::Source => tracing::warn!(request_id, status, error = %e, cause, "source error"),
+        Fault::Server => tracing::error!(request_id, status, error = %e, cause, "server error"),
     }
 }
 

@@ -2,9 +2,14 @@
 //! log line and the request metrics when the response's last byte is sent.
 //!
 //! Signed URLs are bearer tokens for one variant, so the logged path drops the
-//! signature segment; keys and salts are never logged.
+//! signature segment and the query; keys, salts and AWS credentials are never logged
+//! (nothing here or in the error lines formats the configuration, and presigned
+//! redirect URLs go only into the response). `tests/it/headers.rs` checks the log
+//! of real requests for them.
 
 pub mod metrics;
+pub mod request_id;
+pub mod timing;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,6 +48,7 @@ pub fn redact_path(path: &str) -> String {
 /// hyper is done with the response body.
 pub struct RequestLog {
     metrics: Arc<Metrics>,
+    request_id: String,
     route: &'static str,
     method: http::Method,
     path: String,
@@ -50,11 +56,13 @@ pub struct RequestLog {
     bytes: u64,
     started: Instant,
     aborted: Option<String>,
+    timing: timing::Timing,
 }
 
 impl RequestLog {
     pub fn new(
         metrics: Arc<Metrics>,
+        request_id: String,
         route: &'static str,
         method: http::Method,
         path: String,
@@ -62,6 +70,7 @@ impl RequestLog {
     ) -> RequestLog {
         RequestLog {
             metrics,
+            request_id,
             route,
             method,
             path,
@@ -69,7 +78,13 @@ impl RequestLog {
             bytes: 0,
             started,
             aborted: None,
+            timing: timing::Timing::default(),
         }
+    }
+
+    /// The cache status and source fetch time the handler measured.
+    pub fn set_timing(&mut self, timing: timing::Timing) {
+        self.timing = timing;
     }
 
     pub fn set_status(&mut self, status: u16) {
@@ -89,6 +104,8 @@ impl Drop for RequestLog {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
         let ms = elapsed.as_secs_f64() * 1000.0;
+        let cache = timing::cache_label(self.timing.cache);
+        let fetch_ms = timing::ms_or_dash(self.timing.fetch);
         self.metrics
             .requests
             .get_or_create(&RequestLabels {
@@ -111,21 +128,27 @@ impl Drop for RequestLog {
             .inc_by(self.bytes);
         match &self.aborted {
             None => tracing::info!(
+                request_id = %self.request_id,
                 method = %self.method,
                 path = %self.path,
                 status = self.status,
                 bytes = self.bytes,
                 ms = format_args!("{ms:.2}"),
+                cache = %cache,
+                fetch_ms = %fetch_ms,
                 "request"
             ),
             Some(why) => {
                 self.metrics.aborted_bodies.inc();
                 tracing::warn!(
+                    request_id = %self.request_id,
                     method = %self.method,
                     path = %self.path,
                     status = self.status,
                     bytes = self.bytes,
                     ms = format_args!("{ms:.2}"),
+                    cache = %cache,
+                    fetch_ms = %fetch_ms,
                     error = %why,
                     "request aborted mid-body"
                 )

@@ -5,6 +5,7 @@ mod support;
 
 mod cache;
 mod errors;
+mod headers;
 mod process;
 mod raw;
 mod s3;
