@@ -222,6 +222,17 @@ impl TestServer {
         }
     }
 
+    /// HEAD of `path` answers 200 with no body and the same `names` headers as GET.
+    pub async fn assert_head_matches_get(&self, path: &str, names: &[&str]) {
+        let get = self.get(path).await;
+        let head = self.request(Method::HEAD, path, &[]).await;
+        assert_eq!(head.status, 200);
+        assert!(head.body.is_empty());
+        for name in names {
+            assert_eq!(head.header(name), get.header(name), "{name}");
+        }
+    }
+
     /// Stops accepting and waits for the server task to finish draining.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
