@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::s3::{raw, s3, server_with};
+use crate::s3::{raw, s3, server_with, source_url};
+use crate::support::TestServer;
+use crate::support::child::ChildServer;
 use crate::support::fault_proxy::{Fault, FaultProxy};
-use crate::support::s3::{BIG_KEY, BIG_LEN, big_byte};
-use crate::support::{TestServer, rss_bytes};
+use crate::support::s3::{ACCESS_KEY, BIG_KEY, BIG_LEN, BUCKET, REGION, SECRET_KEY, big_byte};
 
 async fn proxy(fault: Fault) -> FaultProxy {
     FaultProxy::start(SocketAddr::from(([127, 0, 0, 1], s3().port)), fault).await
@@ -86,8 +87,8 @@ async fn throttling_is_a_503_with_retry_after() {
 }
 
 /// Raw HTTP/1.1 GET; reads to the end or an abort. Returns (head, body bytes, content length).
-async fn raw_get(s: &TestServer, path: &str, mut check: impl FnMut(u64, &[u8])) -> (String, u64) {
-    let mut c = TcpStream::connect(s.addr).await.unwrap();
+async fn raw_get(addr: SocketAddr, path: &str, mut check: impl FnMut(u64, &[u8])) -> (String, u64) {
+    let mut c = TcpStream::connect(addr).await.unwrap();
     let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     c.write_all(req.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 256 * 1024];
@@ -120,7 +121,7 @@ async fn reset_mid_body_aborts_the_connection() {
     let p = proxy(Fault::ResetAfter(300_000)).await;
     let s = via(&p).await;
     let len = s3().seed("medium.bin").body.len() as u64;
-    let (head, body) = raw_get(&s, &raw(&s, "medium.bin"), |_, _| {}).await;
+    let (head, body) = raw_get(s.addr, &raw(&s, "medium.bin"), |_, _| {}).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
         head.to_ascii_lowercase()
@@ -133,27 +134,38 @@ async fn reset_mid_body_aborts_the_connection() {
     );
 }
 
+/// The server runs as its own process, configured the way an operator would (environment
+/// only, credentials from `AWS_*`), so that its RSS is its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_object_streams_with_bounded_memory() {
-    let s = server_with(|_| {}).await;
+    let s3 = s3();
+    let s = ChildServer::start(&[
+        ("APERTURE_S3_ENABLED", "true".into()),
+        ("APERTURE_S3_REGION", REGION.into()),
+        ("APERTURE_S3_ENDPOINT", s3.endpoint.clone()),
+        ("APERTURE_S3_FORCE_PATH_STYLE", "true".into()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+    ]);
+    let raw = |key: &str| s.sign(&source_url(BUCKET, key), "raw:1");
     // warm up the client, pools and lazy statics first
-    let r = s.get(&raw(&s, "photo.jpg")).await;
-    assert_eq!(r.status, 200);
-    let before = rss_bytes();
+    let (head, _) = raw_get(s.addr, &raw("photo.jpg"), |_, _| {}).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let before = s.rss_bytes();
     let mut peak = before;
     let mut checked = 0u64;
-    let (head, body) = raw_get(&s, &raw(&s, BIG_KEY), |offset, chunk| {
+    let (head, body) = raw_get(s.addr, &raw(BIG_KEY), |offset, chunk| {
         // spot-check the bytes (every 4 KiB) and sample memory as it streams
         for (j, &b) in chunk.iter().enumerate().step_by(4096) {
             assert_eq!(b, big_byte(offset + j as u64), "byte {}", offset + j as u64);
             checked += 1;
         }
         if offset % (4 << 20) < chunk.len() as u64 {
-            peak = peak.max(rss_bytes());
+            peak = peak.max(s.rss_bytes());
         }
     })
     .await;
-    peak = peak.max(rss_bytes());
+    peak = peak.max(s.rss_bytes());
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(body, BIG_LEN);
     assert!(checked > 1000);

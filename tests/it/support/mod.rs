@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod child;
 pub mod fault_proxy;
 pub mod logs;
 pub mod s3;
@@ -250,14 +251,4 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
-}
-
-/// The process's resident set size in bytes, from /proc.
-pub fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
