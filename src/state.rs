@@ -46,6 +46,11 @@ impl App {
         let lim = &config.limits;
         let mut admission_config = AdmissionConfig::new(lim.workers);
         admission_config.queue_timeout = lim.queue_timeout;
+        // A quarter of the budget for sources waiting to be admitted, the rest for
+        // admitted jobs (whose estimates count their sources again): see
+        // `Admission::reserve_source` and docs/memory.md.
+        let source_share = lim.memory_budget_bytes / 4;
+        admission_config.source_budget_bytes = source_share;
         // As many warm runs in flight as the admission lets run: more would only wait
         // inside the cache, where live requests could coalesce onto them.
         let warm = WarmQueue::new(lim.warm_queue, admission_config.warm_workers);
@@ -61,7 +66,7 @@ impl App {
         });
         let admission = Admission::new(
             admission_config,
-            MemoryBudget::new(lim.memory_budget_bytes),
+            MemoryBudget::new(lim.memory_budget_bytes - source_share),
             Some(on_wait),
         );
         Ok(App {
@@ -82,10 +87,9 @@ impl App {
     /// Copies the cache's and the budget's figures into the metrics (at scrape time).
     pub async fn sync_metrics(&self) {
         self.cache.run_pending_tasks().await;
-        let reserved = self.admission.budget().reserved_bytes();
         self.metrics
             .processing
-            .sync_cache(self.cache.stats(), reserved);
+            .sync_cache(self.cache.stats(), self.admission.stats());
     }
 }
 

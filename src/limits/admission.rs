@@ -44,6 +44,10 @@ pub struct AdmissionConfig {
     pub warm_workers: usize,
     /// Warm-up jobs allowed to wait.
     pub max_warm_waiting: usize,
+    /// Bytes of source images that may sit in memory before their jobs are admitted
+    /// (fetched, or being fetched, and planned). Kept apart from the job budget: see
+    /// [`Admission::reserve_source`].
+    pub source_budget_bytes: u64,
 }
 
 impl AdmissionConfig {
@@ -60,6 +64,8 @@ impl AdmissionConfig {
             queue_timeout: Duration::from_secs(2),
             warm_workers: (workers / 2).max(1),
             max_warm_waiting: 1024,
+            // Unbounded unless the server sets it (a quarter of the budget, see state.rs).
+            source_budget_bytes: u64::MAX,
         }
     }
 }
@@ -92,6 +98,8 @@ pub struct Admission {
 struct Inner {
     cfg: AdmissionConfig,
     budget: MemoryBudget,
+    /// Source bytes held before admission (see [`Admission::reserve_source`]).
+    sources: MemoryBudget,
     workers: Arc<Semaphore>,
     warm_slots: Arc<Semaphore>,
     live_waiting: AtomicUsize,
@@ -113,6 +121,7 @@ impl Admission {
             live_waiting: AtomicUsize::new(0),
             warm_waiting: AtomicUsize::new(0),
             freed: Notify::new(),
+            sources: MemoryBudget::new(cfg.source_budget_bytes),
             cfg,
             budget,
             on_wait,
@@ -132,7 +141,49 @@ impl Admission {
             live_waiting: i.live_waiting.load(Ordering::Relaxed),
             warm_waiting: i.warm_waiting.load(Ordering::Relaxed),
             busy_workers: i.cfg.workers.max(1) - i.workers.available_permits(),
-            reserved_bytes: i.budget.reserved_bytes(),
+            reserved_bytes: i.budget.reserved_bytes() + i.sources.reserved_bytes(),
+        }
+    }
+
+    /// Holds `bytes` of the source budget for a source about to be read into memory,
+    /// until the caller drops it, which it does once its job has been admitted (the
+    /// job's estimate counts the source bytes again from then on).
+    ///
+    /// Why a budget of its own: if sources were reserved from the job budget, a burst
+    /// of cold requests could fill it with fetched sources whose jobs then wait for
+    /// decode memory that only they hold (hold-and-wait), until all of them time out.
+    /// With sources capped at their own share, at least `budget - share` always
+    /// remains for admitted jobs, and the two together never pass the whole.
+    ///
+    /// Live requests wait in FIFO order, as for [`run`](Self::run); warm-up fetches
+    /// only take bytes while no live request waits.
+    pub async fn reserve_source(
+        &self,
+        lane: Lane,
+        bytes: u64,
+        deadline: Deadline,
+    ) -> Result<Reservation, Rejected> {
+        let i = &self.inner;
+        i.sources.check_fits(bytes)?;
+        let _queued = Queued::enter(self, lane)?;
+        if lane == Lane::Live {
+            let until = deadline.min(Deadline::after(i.cfg.queue_timeout));
+            return i
+                .sources
+                .reserve(bytes, until)
+                .await
+                .map_err(|_| timed_out(deadline));
+        }
+        loop {
+            if i.live_waiting.load(Ordering::Acquire) == 0
+                && let Some(held) = i.sources.try_reserve(bytes)?
+            {
+                return Ok(held);
+            }
+            if deadline.is_past() {
+                return Err(timed_out(deadline));
+            }
+            tokio::time::sleep_until(deadline.instant().min(Instant::now() + WARM_RECHECK)).await;
         }
     }
 

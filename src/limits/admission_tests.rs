@@ -279,3 +279,89 @@ async fn the_warm_queue_is_bounded() {
     assert_eq!(waiting.await.unwrap(), Err(Rejected::DeadlineExceeded));
     drop(all);
 }
+
+fn with_sources(workers: usize, job_mib: u64, source_mib: u64) -> Admission {
+    admission(workers, job_mib, |c| {
+        c.source_budget_bytes = source_mib * MIB
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_larger_than_its_share_is_refused_at_once() {
+    let adm = with_sources(1, 8, 2);
+    let err = adm
+        .reserve_source(Lane::Live, 2 * MIB + 1, far())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Rejected::TooLarge { .. }), "{err:?}");
+    assert_eq!(adm.stats().live_waiting, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn source_bytes_are_counted_and_waited_for_in_order() {
+    let adm = with_sources(1, 8, 2);
+    let first = adm
+        .reserve_source(Lane::Live, 2 * MIB, far())
+        .await
+        .unwrap();
+    assert_eq!(adm.stats().reserved_bytes, 2 * MIB);
+    let second = tokio::spawn({
+        let adm = adm.clone();
+        async move { adm.reserve_source(Lane::Live, MIB, far()).await }
+    });
+    wait_for(&adm, |s| s.live_waiting == 1).await;
+    // The job budget is separate: a job is admitted while sources fill their share.
+    assert_eq!(adm.run(|| "job", 8 * MIB, far()).await, Ok("job"));
+    drop(first);
+    let second = second.await.unwrap().unwrap();
+    assert_eq!(adm.stats().reserved_bytes, MIB);
+    drop(second);
+    wait_for(&adm, idle()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_source_bytes_times_out() {
+    let adm = with_sources(1, 8, 2);
+    let _all = adm
+        .reserve_source(Lane::Live, 2 * MIB, far())
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let err = adm
+        .reserve_source(Lane::Live, MIB, far())
+        .await
+        .unwrap_err();
+    assert_eq!(err, Rejected::QueueTimeout);
+    assert_eq!(start.elapsed(), Duration::from_secs(2), "the queue timeout");
+}
+
+#[tokio::test(start_paused = true)]
+async fn warm_fetches_yield_source_bytes_to_live_ones() {
+    let adm = with_sources(1, 8, 2);
+    let held = adm
+        .reserve_source(Lane::Live, 2 * MIB, far())
+        .await
+        .unwrap();
+    let live = tokio::spawn({
+        let adm = adm.clone();
+        async move { adm.reserve_source(Lane::Live, 2 * MIB, far()).await }
+    });
+    wait_for(&adm, |s| s.live_waiting == 1).await;
+    let warm = tokio::spawn({
+        let adm = adm.clone();
+        async move {
+            adm.reserve_source(Lane::Warm, MIB, Deadline::after(Duration::from_secs(1)))
+                .await
+        }
+    });
+    wait_for(&adm, |s| s.warm_waiting == 1).await;
+    drop(held);
+    let live = live.await.unwrap().unwrap();
+    // The live fetch holds the whole share now; the warm one gives up at its deadline.
+    assert_eq!(warm.await.unwrap().unwrap_err(), Rejected::DeadlineExceeded);
+    drop(live);
+    assert!(
+        adm.reserve_source(Lane::Warm, MIB, far()).await.is_ok(),
+        "idle: warm fetches proceed"
+    );
+}

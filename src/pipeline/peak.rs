@@ -10,7 +10,7 @@
 //! - the source bytes (already in memory while the job runs);
 //! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
 //!   orientation copies it;
-//! - the resampler's intermediate (the horizontal pass: output width x decoded height);
+//! - the resampler's intermediate (one pass's output, whichever pass is larger);
 //! - the output bitmap, and as much again for the encoder's buffers and output.
 //!
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
@@ -36,7 +36,11 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
     let decoded = u64::from(dw) * u64::from(dh) * bpp;
     let copies = if p.transform.is_identity() { 1 } else { 2 };
     let (ow, oh) = (u64::from(p.plan.out_w), u64::from(p.plan.out_h));
-    let intermediate = ow * u64::from(dh.max(dw)) * 4;
+    // A two-pass resample holds one pass's output: output width x decoded height, or
+    // decoded width x output height, whichever pass comes first.
+    // Resizing runs after orienting, so in the oriented axes.
+    let (ew, eh) = p.transform.oriented_size(dw, dh);
+    let intermediate = (ow * u64::from(eh)).max(u64::from(ew) * oh) * 4;
     let output = ow * oh * 4;
     BASE + source_len + decoded * copies + intermediate + 2 * output
 }
@@ -75,5 +79,15 @@ mod tests {
         assert!(a < 2 * 1024 * 1024, "{a}");
         assert!(b > 1600 * 1200 * 4, "{b}");
         assert!(b < 40 * 1024 * 1024, "{b}");
+    }
+
+    #[test]
+    fn a_wide_strip_is_not_estimated_as_a_square() {
+        let src = jpeg(8000, 50);
+        let opts = ProcessingOptions::default();
+        let p = prepare(&src, &opts, None, &Settings::default()).unwrap();
+        // 8000x50 RGBA is 1.6 MB; each term is at most a few of those.
+        let peak = p.peak_bytes(src.len());
+        assert!(peak < 10 * 1024 * 1024, "{peak}");
     }
 }

@@ -140,6 +140,7 @@ pub(super) async fn lookup(
         format,
         settings: processing.pipeline_settings(),
         max_bytes: limit,
+        source_len: meta.len,
         admission: app.admission.clone(),
         lane,
         queue_timeout: app.config.limits.queue_timeout,

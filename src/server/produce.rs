@@ -1,6 +1,9 @@
-//! Producing one variant on a cache miss: fetch the whole source, plan from its
-//! headers, reserve the plan's peak memory and a worker ([`Admission::run`]), then
-//! decode, resize and encode on the blocking pool.
+//! Producing one variant on a cache miss: reserve the source's length from the source
+//! budget ([`Admission::reserve_source`]), fetch the whole source, plan from its
+//! headers, reserve the plan's peak memory (source included) and a worker
+//! ([`Admission::run`]), then decode, resize and encode on the blocking pool, where the
+//! source reservation is let go. So no byte of a source or of its pixels is in memory
+//! without being counted in the budget first.
 //!
 //! A [`Job`] owns everything it needs (`'static`), because the variant cache runs it
 //! in a task of its own that outlives any one request: coalesced waiters share it, and
@@ -40,6 +43,9 @@ pub struct Job {
     pub settings: Settings,
     /// `max_src_file_size`; 0 = no limit.
     pub max_bytes: u64,
+    /// The source's length from its metadata (HEAD/stat): what is reserved before the
+    /// fetch, and the most the fetch may read.
+    pub source_len: u64,
     pub admission: Admission,
     /// Live (a GET's miss) or warm (`POST /warm`).
     pub lane: Lane,
@@ -50,8 +56,22 @@ pub struct Job {
 impl Job {
     pub async fn run(self) -> Result<Variant, Error> {
         let m = &self.metrics.processing;
+        let refused = |rejected: Rejected| -> Error {
+            if self.lane == Lane::Live && !matches!(rejected, Rejected::Panicked(_)) {
+                m.reject(rejected.reason());
+            }
+            rejected.into()
+        };
+        // Twice the queue timeout: each admission wait ends at the earlier of the two,
+        // so the queue timeout decides and a refusal is labelled `queue_timeout`.
+        let wait = self.queue_timeout.saturating_mul(2);
         let started = Instant::now();
-        let bytes = fetch(&self.sources, &self.source, self.max_bytes).await?;
+        let source_held = self
+            .admission
+            .reserve_source(self.lane, self.source_len, Deadline::after(wait))
+            .await
+            .map_err(refused)?;
+        let bytes = fetch(&self.sources, &self.source, self.source_len, self.max_bytes).await?;
         let fetched = started.elapsed();
         m.stage("fetch", fetched);
 
@@ -60,23 +80,17 @@ impl Job {
         let prepared = pipeline::prepare(&bytes, &self.opts, self.format, &self.settings)?;
         let estimate = prepared.peak_bytes(bytes.len());
         let opts = self.opts;
-        let work = move || prepared.execute(&bytes, &opts);
-        // Twice the queue timeout: the admission wait ends at the earlier of the two,
-        // so the queue timeout decides and the refusal is labelled `queue_timeout`.
-        let job_deadline = Deadline::after(self.queue_timeout.saturating_mul(2));
+        let work = move || {
+            // Admitted: `estimate` counts the source bytes from here on.
+            drop(source_held);
+            prepared.execute(&bytes, &opts)
+        };
+        let job_deadline = Deadline::after(wait);
         let admitted = match self.lane {
             Lane::Live => self.admission.run(work, estimate, job_deadline).await,
             Lane::Warm => self.admission.run_warm(work, estimate, job_deadline).await,
         };
-        let made = match admitted {
-            Ok(made) => made?,
-            Err(rejected) => {
-                if self.lane == Lane::Live && !matches!(rejected, Rejected::Panicked(_)) {
-                    m.reject(rejected.reason());
-                }
-                return Err(rejected.into());
-            }
-        };
+        let made = admitted.map_err(refused)??;
         m.stage("decode", made.timings.decode);
         m.stage("resize", made.timings.resize);
         m.stage("encode", made.timings.encode);
@@ -102,8 +116,15 @@ pub fn too_large(len: u64, limit: u64) -> Error {
 }
 
 /// The whole source in memory, refused (422) past `limit` bytes (0 = no limit) while
-/// its body arrives (the caller already checked the length the metadata announced).
-async fn fetch(sources: &Sources, source: &SourceRef, limit: u64) -> Result<Bytes, Error> {
+/// its body arrives (the caller already checked the length the metadata announced),
+/// and refused (502) past `expected` bytes: the object was replaced since its metadata
+/// was read, and only `expected` bytes were reserved for it.
+async fn fetch(
+    sources: &Sources,
+    source: &SourceRef,
+    expected: u64,
+    limit: u64,
+) -> Result<Bytes, Error> {
     let mut stream = sources.read(source, None).await?;
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut total = 0u64;
@@ -112,6 +133,12 @@ async fn fetch(sources: &Sources, source: &SourceRef, limit: u64) -> Result<Byte
         total += chunk.len() as u64;
         if limit > 0 && total > limit {
             return Err(too_large(total, limit));
+        }
+        if total > expected {
+            return Err(Error::new(
+                Kind::SourceUnavailable,
+                "source changed while it was read: try again",
+            ));
         }
         chunks.push(chunk);
     }

@@ -10,6 +10,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::limits::AdmissionStats;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub route: &'static str,
@@ -27,6 +29,11 @@ pub struct RouteLabels {
 pub struct ErrorLabels {
     pub kind: String,
     pub fault: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LaneLabels {
+    pub lane: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -69,6 +76,8 @@ pub struct Processing {
     pub cache_bytes: Gauge,
     pub rejected: Family<ReasonLabels, Counter>,
     pub memory_reserved_bytes: Gauge,
+    pub workers_busy: Gauge,
+    pub queue_waiting: Family<LaneLabels, Gauge>,
     pub queue_wait_seconds: Histogram,
     pub stage_seconds: Family<StageLabels, Histogram, fn() -> Histogram>,
     /// Serializes `sync_cache`, so two scrapes cannot add the same delta twice.
@@ -84,6 +93,8 @@ impl Processing {
             cache_bytes: Gauge::default(),
             rejected: Family::default(),
             memory_reserved_bytes: Gauge::default(),
+            workers_busy: Gauge::default(),
+            queue_waiting: Family::default(),
             queue_wait_seconds: latency_histogram(),
             stage_seconds: Family::new_with_constructor(latency_histogram),
             sync: std::sync::Mutex::new(()),
@@ -115,8 +126,18 @@ impl Processing {
         );
         registry.register(
             "memory_reserved_bytes",
-            "Memory reserved from the budget by image jobs in flight",
+            "Memory reserved from the budget by image jobs and their sources in flight",
             p.memory_reserved_bytes.clone(),
+        );
+        registry.register(
+            "workers_busy",
+            "Image jobs running on the worker pool now",
+            p.workers_busy.clone(),
+        );
+        registry.register(
+            "queue_waiting",
+            "Image jobs waiting for memory or a worker now, by lane (live, warm)",
+            p.queue_waiting.clone(),
         );
         registry.register(
             "queue_wait_seconds",
@@ -142,7 +163,7 @@ impl Processing {
     }
 
     /// Brings the counters up to the cache's own totals and sets the gauges.
-    pub fn sync_cache(&self, stats: crate::cache::CacheStats, reserved_bytes: u64) {
+    pub fn sync_cache(&self, stats: crate::cache::CacheStats, admission: AdmissionStats) {
         let _one = self.sync.lock().unwrap_or_else(|p| p.into_inner());
         for (counter, total) in [
             (&self.cache_hits, stats.hits),
@@ -152,7 +173,17 @@ impl Processing {
             counter.inc_by(total.saturating_sub(counter.get()));
         }
         self.cache_bytes.set(stats.bytes as i64);
-        self.memory_reserved_bytes.set(reserved_bytes as i64);
+        self.memory_reserved_bytes
+            .set(admission.reserved_bytes as i64);
+        self.workers_busy.set(admission.busy_workers as i64);
+        for (lane, waiting) in [
+            ("live", admission.live_waiting),
+            ("warm", admission.warm_waiting),
+        ] {
+            self.queue_waiting
+                .get_or_create(&LaneLabels { lane })
+                .set(waiting as i64);
+        }
     }
 }
 
@@ -272,8 +303,14 @@ mod tests {
             entries: 2,
             bytes: 4096,
         };
-        m.processing.sync_cache(stats, 1024);
-        m.processing.sync_cache(stats, 1024);
+        let admission = AdmissionStats {
+            live_waiting: 4,
+            warm_waiting: 0,
+            busy_workers: 2,
+            reserved_bytes: 1024,
+        };
+        m.processing.sync_cache(stats, admission);
+        m.processing.sync_cache(stats, admission);
         m.processing.reject("queue_timeout");
         m.processing
             .stage("decode", std::time::Duration::from_millis(3));
@@ -284,6 +321,9 @@ mod tests {
             "aperture_coalesced_total 3",
             "aperture_cache_bytes 4096",
             "aperture_memory_reserved_bytes 1024",
+            "aperture_workers_busy 2",
+            "aperture_queue_waiting{lane=\"live\"} 4",
+            "aperture_queue_waiting{lane=\"warm\"} 0",
             "aperture_rejected_total{reason=\"queue_timeout\"} 1",
             "aperture_processing_seconds_count{stage=\"decode\"} 1",
             "# TYPE aperture_queue_wait_seconds histogram",

@@ -195,7 +195,7 @@ async fn busy_workers_give_a_prompt_503() {
     };
     // Wait until the slow job holds the only worker (and its memory).
     let start = Instant::now();
-    while metric(&s, "aperture_memory_reserved_bytes").await == 0.0 {
+    while metric(&s, "aperture_workers_busy").await == 0.0 {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "slow job never started"
@@ -235,6 +235,19 @@ async fn past_the_deadline_503_then_the_retry_is_a_hit() {
     assert_eq!(retry.header("x-cache"), Some("HIT"));
     assert_eq!(dims(&retry), (2400, 2400));
     assert_eq!(metric(&s, "aperture_cache_misses_total").await, 1.0);
+}
+
+#[tokio::test]
+async fn a_source_larger_than_its_share_of_the_budget_is_a_422_before_it_is_read() {
+    // 1 MiB budget: a quarter (256 KiB) may hold sources not yet admitted.
+    let s = TestServer::start_with(|c| c.limits.memory_budget_bytes = 1024 * 1024).await;
+    s.root.write("big.jpg", &vec![0xFF; 300 * 1024]);
+    let r = s.get(&s.sign("local:///big.jpg", "w:50")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.text(), "image too large to process\n");
+    let sample = "aperture_rejected_total{reason=\"too_large\"}";
+    assert_eq!(metric(&s, sample).await, 1.0);
+    assert_eq!(metric(&s, "aperture_memory_reserved_bytes").await, 0.0);
 }
 
 #[tokio::test]
