@@ -62,10 +62,17 @@ struct Args {
     key: String,
     #[arg(long, default_value = "")]
     salt: String,
+    /// carousel: milliseconds a user pauses between pages (default 1000; 0 = no pause,
+    /// a saturation test; smoke runs use 0).
+    #[arg(long)]
+    think_ms: Option<u64>,
     /// Fail when a scenario's server peak RSS exceeds this.
     #[arg(long)]
     max_rss_mb: Option<u64>,
 }
+
+/// A person looking at a page of thumbnails before asking for the next one.
+const DEFAULT_THINK_MS: u64 = 1000;
 
 /// Concurrency and request caps per scenario: the figures for a full run,
 /// small ones for smoke (so a debug server in CI finishes in seconds).
@@ -86,6 +93,11 @@ fn plan(name: &str, args: &Args) -> Plan {
         duration: Duration::from_secs(secs),
         requests: args.requests.unwrap_or(requests),
         users,
+        think: Duration::from_millis(args.think_ms.unwrap_or(if args.smoke {
+            0
+        } else {
+            DEFAULT_THINK_MS
+        })),
     }
 }
 
@@ -182,11 +194,12 @@ async fn run(args: &Args, names: &[&str]) -> Result<bool, String> {
     let pool: Vec<Source> = pool.iter().map(|p| source(p)).collect::<Result<_, _>>()?;
     let big: Vec<Source> = big.iter().map(|p| source(p)).collect::<Result<_, _>>()?;
     println!(
-        "loadtest: server {}, carousel pool {:?}, large {:?}",
+        "loadtest: server {}, carousel pool {:?} (think {:?}), large {:?}",
         args.url
             .clone()
             .unwrap_or_else(|| args.aperture_bin.display().to_string()),
         pool.iter().map(Source::label).collect::<Vec<_>>(),
+        plan("carousel", args).think,
         big.iter().map(Source::label).collect::<Vec<_>>(),
     );
     let mut reports = Vec::new();

@@ -49,6 +49,10 @@ pub struct Plan {
     pub duration: Duration,
     pub requests: u64,
     pub users: usize,
+    /// `carousel`: a user's pause between pages (reading the page). Zero makes every
+    /// user a robot that asks for the next page at once: a saturation test, where the
+    /// misses arrive faster than two cores can make them and queue.
+    pub think: Duration,
 }
 
 /// `fill` to these sizes gives exactly W x H from any pool image (all are at least
@@ -123,6 +127,12 @@ impl Budget {
             });
         got
     }
+
+    /// Sleeps `d`, or until the deadline if that comes first.
+    async fn sleep(&self, d: Duration) {
+        let until = (Instant::now() + d).min(self.deadline);
+        tokio::time::sleep_until(until.into()).await;
+    }
 }
 
 /// Small xorshift generator: enough spread for picking pages and ranges, no dependency.
@@ -163,8 +173,9 @@ where
     total
 }
 
-/// `carousel`: each user views pages of 20 variants of the pool; one request in ten
-/// carries a fresh cache-buster (a miss), the rest hit the cache once warm.
+/// `carousel`: each user views pages of 20 variants of the pool, pausing `plan.think`
+/// after each page; one request in ten carries a fresh cache-buster (a miss), the rest
+/// hit the cache once warm.
 pub async fn carousel(ctx: Arc<Ctx>, plan: Plan) -> Stats {
     let budget = Budget::new(&plan);
     run_users(plan.users, |user| {
@@ -199,6 +210,9 @@ pub async fn carousel(ctx: Arc<Ctx>, plan: Plan) -> Stats {
                     };
                     http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
                     n += 1;
+                }
+                if !plan.think.is_zero() {
+                    budget.sleep(plan.think).await;
                 }
             }
             stats

@@ -185,14 +185,6 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
             ),
         }
     }
-    if raw.prefer_avif {
-        // Negotiating a format we cannot write would turn every AVIF-capable
-        // browser's request into a 422; refuse at start instead.
-        p.add(
-            "processing.prefer_avif",
-            "AVIF output is not implemented yet; leave it false",
-        );
-    }
     ProcessingConfig {
         max_src_resolution: r,
         max_src_file_size: raw.max_src_file_size,

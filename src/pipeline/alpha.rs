@@ -15,7 +15,10 @@ pub fn prepare(img: Bitmap, format: OutputFormat, background: Option<Rgb>) -> Bi
     if !img.has_alpha() {
         return img;
     }
-    let keeps_alpha = matches!(format, OutputFormat::Png | OutputFormat::Webp);
+    let keeps_alpha = matches!(
+        format,
+        OutputFormat::Png | OutputFormat::Webp | OutputFormat::Avif
+    );
     match (keeps_alpha, background) {
         (true, None) => img,
         (_, bg) => flatten(&img, bg.unwrap_or(WHITE)),

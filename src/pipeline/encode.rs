@@ -1,10 +1,13 @@
-//! Encoding: JPEG (mozjpeg), PNG (png), WebP lossy (libwebp).
+//! Encoding: JPEG (mozjpeg), PNG (png), WebP lossy (libwebp), AVIF (ravif, in
+//! [`avif`]).
 //!
 //! JPEG uses mozjpeg's *fastest* profile (no trellis, no deringing, no scan
 //! optimisation; Annex K tables = libjpeg-turbo's output and sharp's default), 4:2:0,
 //! optimised Huffman tables: the codec study's measured choice. WebP is lossy,
 //! `method` 4 (sharp's `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
 //! never written, which is imgproxy's default `strip_metadata`.
+
+mod avif;
 
 use super::bitmap::Bitmap;
 use super::decode::jpeg::catch_libjpeg;
@@ -22,6 +25,7 @@ pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>
         OutputFormat::Jpeg => jpeg(img, quality),
         OutputFormat::Png => png(img),
         OutputFormat::Webp => webp(img, quality, 4),
+        OutputFormat::Avif => avif::encode(img, quality),
         other => Err(PipelineError::Unsupported(format!(
             "{} output is not supported yet",
             other.extension()
@@ -204,7 +208,7 @@ mod tests {
     fn unsupported_outputs_are_refused() {
         let img = flat(2, 2, 3);
         assert!(matches!(
-            encode(&img, OutputFormat::Avif, 80),
+            encode(&img, OutputFormat::Jxl, 80),
             Err(PipelineError::Unsupported(_))
         ));
         let bad = Bitmap {

@@ -21,9 +21,11 @@ pub fn choose(
         _ => OutputFormat::Jpeg,
     });
     match format {
-        OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp => Ok(format),
+        OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp | OutputFormat::Avif => {
+            Ok(format)
+        }
         other => Err(PipelineError::Unsupported(format!(
-            "{} output is not supported yet (supported: jpg, png, webp)",
+            "{} output is not supported yet (supported: jpg, png, webp, avif)",
             other.extension()
         ))),
     }
@@ -52,7 +54,11 @@ mod tests {
             choose(Some(OutputFormat::Webp), SourceFormat::Jpeg),
             Ok(OutputFormat::Webp)
         );
-        assert!(choose(Some(OutputFormat::Avif), SourceFormat::Jpeg).is_err());
+        assert_eq!(
+            choose(Some(OutputFormat::Avif), SourceFormat::Jpeg),
+            Ok(OutputFormat::Avif)
+        );
+        assert!(choose(Some(OutputFormat::Gif), SourceFormat::Jpeg).is_err());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
 //!   orientation copies it;
 //! - the resampler's intermediate (one pass's output, whichever pass is larger);
-//! - the output bitmap, and as much again for the encoder's buffers and output.
+//! - the output bitmap, and as much again for the encoder's buffers and output (AVIF:
+//!   rav1e's working frames, about 32 bytes per output pixel).
 //!
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
 //! item 8) is what will calibrate it.
@@ -19,6 +20,7 @@
 use super::Prepared;
 use super::decode::dct_denominator;
 use super::probe::SourceFormat;
+use crate::options::OutputFormat;
 
 /// Fixed cost of any job: codec state, row buffers, tables.
 const BASE: u64 = 256 * 1024;
@@ -42,8 +44,17 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
     let (ew, eh) = p.transform.oriented_size(dw, dh);
     let intermediate = (ow * u64::from(eh)).max(u64::from(ew) * oh) * 4;
     let output = ow * oh * 4;
-    BASE + source_len + decoded * copies + intermediate + 2 * output
+    // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
+    // lookahead copies: measured (`avif::tests`) under 32 bytes per output pixel.
+    let encoder = match p.format {
+        OutputFormat::Avif => ow * oh * AVIF_BYTES_PER_PIXEL,
+        _ => output,
+    };
+    BASE + source_len + decoded * copies + intermediate + output + encoder
 }
+
+/// rav1e's working memory per output pixel, rounded up (see `estimate`).
+const AVIF_BYTES_PER_PIXEL: u64 = 32;
 
 #[cfg(test)]
 mod tests {

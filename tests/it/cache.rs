@@ -170,6 +170,23 @@ async fn accept_negotiates_webp_and_varies() {
 }
 
 #[tokio::test]
+async fn avif_is_written_on_request_and_negotiated_when_enabled() {
+    let s = TestServer::signed_with(|c| c.processing.prefer_avif = true).await;
+    let explicit = s.get(&s.sign("local:///badge.png", "w:40/f:avif")).await;
+    assert_eq!(explicit.status, 200, "{}", explicit.text());
+    assert_eq!(explicit.header("content-type"), Some("image/avif"));
+    assert_eq!(&explicit.body[4..12], b"ftypavif");
+    let auto = s.sign("local:///photo.jpg", "w:60");
+    let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+    let r = s.get_with(&auto, &[("accept", chrome)]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/avif"));
+    assert_eq!(r.header("vary"), Some("accept"));
+    let webp_only = s.get_with(&auto, &[("accept", "image/webp")]).await;
+    assert_eq!(webp_only.header("content-type"), Some("image/webp"));
+}
+
+#[tokio::test]
 async fn negotiation_off_means_no_vary() {
     let s = TestServer::start_with(|c| c.processing.prefer_webp = false).await;
     let path = s.sign("local:///photo.jpg", "w:100");

@@ -285,7 +285,7 @@ async fn bad_input_is_a_422_with_a_reason() {
             "{name} took too long"
         );
     }
-    let r = s.get(&s.sign("local:///photo.jpg", "f:avif")).await;
+    let r = s.get(&s.sign("local:///photo.jpg", "f:jxl")).await;
     assert_eq!(r.status, 422);
     assert!(r.text().contains("not supported yet"), "{}", r.text());
     // the server is still fine
