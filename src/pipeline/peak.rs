@@ -4,13 +4,18 @@
 //! An estimate, deliberately on the high side: under-estimating lets real usage pass
 //! the ceiling, over-estimating only costs some concurrency. Bytes per pixel are
 //! taken as 4 (RGBA, and CMYK JPEGs decode to 4 channels) for the decoded bitmap, 8
-//! for PNG (a 16-bit RGBA row buffer before it is narrowed). The terms, all held at
+//! for PNG (a 16-bit RGBA row buffer before it is narrowed), 8 for GIF (the canvas
+//! and frame 1's own RGBA buffer, at most canvas-sized), 8 for ICO (its PNG entries
+//! take the PNG path), 8 for 8-bit TIFF (the page, plus a whole JPEG-compressed strip
+//! the codec decodes before copying it) and 12 for 16-bit TIFF (the 16-bit page and
+//! its 8-bit copy). BMP decodes straight into our buffer (4). The terms, all held at
 //! once in the worst case:
 //!
 //! - the source bytes (already in memory while the job runs);
 //! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
 //!   orientation copies it;
-//! - the resampler's intermediate (the horizontal pass: output width x decoded height);
+//! - the resampler's intermediate (the horizontal pass: output width x decoded height,
+//!   after orientation; the larger side would overcount a 10000x10 strip 1000-fold);
 //! - the output bitmap, and as much again for the encoder's buffers and output.
 //!
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
@@ -30,13 +35,16 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
             let d = dct_denominator(sw, sh, p.stored_scale.0, p.stored_scale.1);
             (sw.div_ceil(d), sh.div_ceil(d), 4)
         }
-        SourceFormat::Png => (sw, sh, 8),
+        SourceFormat::Png | SourceFormat::Gif | SourceFormat::Ico => (sw, sh, 8),
+        SourceFormat::Tiff if p.probed.bits_per_sample > 8 => (sw, sh, 12),
+        SourceFormat::Tiff => (sw, sh, 8),
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;
     let copies = if p.transform.is_identity() { 1 } else { 2 };
     let (ow, oh) = (u64::from(p.plan.out_w), u64::from(p.plan.out_h));
-    let intermediate = ow * u64::from(dh.max(dw)) * 4;
+    let (_, oriented_dh) = p.transform.oriented_size(dw, dh);
+    let intermediate = ow * u64::from(oriented_dh) * 4;
     let output = ow * oh * 4;
     BASE + source_len + decoded * copies + intermediate + 2 * output
 }
@@ -75,5 +83,14 @@ mod tests {
         assert!(a < 2 * 1024 * 1024, "{a}");
         assert!(b > 1600 * 1200 * 4, "{b}");
         assert!(b < 40 * 1024 * 1024, "{b}");
+    }
+
+    #[test]
+    fn a_long_strip_costs_its_pixels_not_its_longest_side_squared() {
+        let src = jpeg(8000, 10);
+        let s = Settings::default();
+        let p = prepare(&src, &ProcessingOptions::default(), None, &s).unwrap();
+        // 8000x10 RGB is 320 kB; the old `max(w, h)` intermediate alone was 256 MB
+        assert!(p.peak_bytes(src.len()) < 2 * 1024 * 1024);
     }
 }

@@ -4,11 +4,17 @@
 //! come before decoding (unknown format, over `max_src_resolution`, zero size) cost a
 //! few hundred bytes of parsing even for a decompression bomb. Every length read from
 //! the file is checked against the bytes actually present.
+//!
+//! The size is the one the decoder will produce, which is not always the first size in
+//! the file: a GIF's logical screen (the canvas frame 1 is composited on), an ICO's
+//! chosen entry as its embedded PNG or BMP header says (never the directory's byte
+//! fields), a TIFF's first page. Each decoder checks that it sees the same size.
 
 use super::error::PipelineError;
 use super::exif;
 
-/// Source formats the probe recognises. Only JPEG, PNG and WebP decode in this build.
+/// Source formats the probe recognises. JPEG, PNG, WebP, GIF, BMP, ICO and TIFF decode
+/// (see `decode/`); AVIF, HEIF and SVG answer 422 "not supported yet".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
     Jpeg,
@@ -50,6 +56,9 @@ pub struct Probe {
     pub orientation: u8,
     /// Animated WebP: the decoder takes the first frame from the container.
     pub animated: bool,
+    /// Bits per sample the decoder works in (16 for deep TIFFs, else 8): its buffers
+    /// are twice as large, which the memory estimate must know before decoding.
+    pub bits_per_sample: u8,
 }
 
 /// Probes `bytes` and applies the resolution limit (`max_pixels`, width x height).
@@ -59,6 +68,10 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, PipelineError> {
         SourceFormat::Jpeg => jpeg(bytes)?,
         SourceFormat::Png => png(bytes)?,
         SourceFormat::Webp => webp(bytes)?,
+        SourceFormat::Gif => gif(bytes)?,
+        SourceFormat::Bmp => bmp(bytes)?,
+        SourceFormat::Ico => ico(bytes)?,
+        SourceFormat::Tiff => tiff(bytes)?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -126,6 +139,10 @@ fn be16(b: &[u8], i: usize) -> Option<u16> {
     b.get(i..i + 2).map(|s| u16::from_be_bytes([s[0], s[1]]))
 }
 
+fn le16(b: &[u8], i: usize) -> Option<u16> {
+    b.get(i..i + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
+}
+
 fn be32(b: &[u8], i: usize) -> Option<u32> {
     b.get(i..i + 4)
         .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
@@ -177,6 +194,7 @@ fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
                 height: height as u32,
                 orientation,
                 animated: false,
+                bits_per_sample: 8,
             });
         }
         i += len;
@@ -216,6 +234,7 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
         height,
         orientation,
         animated: false,
+        bits_per_sample: 8,
     })
 }
 
@@ -283,6 +302,118 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
         height,
         orientation,
         animated,
+        bits_per_sample: 8,
+    })
+}
+
+fn upright(format: SourceFormat, width: u32, height: u32) -> Probe {
+    Probe {
+        format,
+        width,
+        height,
+        orientation: 1,
+        animated: false,
+        bits_per_sample: 8,
+    }
+}
+
+/// The logical screen: frame 1 is composited onto a canvas of this size, whatever
+/// the frame's own rectangle says (a frame larger than the screen is clipped).
+fn gif(b: &[u8]) -> Result<Probe, PipelineError> {
+    let w = le16(b, 6).ok_or_else(|| bad("GIF", "truncated"))?;
+    let h = le16(b, 8).ok_or_else(|| bad("GIF", "truncated"))?;
+    Ok(upright(SourceFormat::Gif, w.into(), h.into()))
+}
+
+/// BITMAPFILEHEADER (14 bytes), then a DIB header: OS/2's 12-byte core header (16-bit
+/// sizes) or BITMAPINFOHEADER and its V2-V5 extensions (signed 32-bit sizes; a
+/// negative height is a top-down bitmap).
+fn bmp(b: &[u8]) -> Result<Probe, PipelineError> {
+    let (w, h) = dib_size(b.get(14..).unwrap_or_default(), "BMP")?;
+    Ok(upright(SourceFormat::Bmp, w, h))
+}
+
+/// Size and bit depth from a DIB header (a BMP file after its 14-byte file header, or
+/// an ICO's BMP entry, whose height counts the AND mask too).
+fn dib_size(d: &[u8], format: &str) -> Result<(u32, u32), PipelineError> {
+    let header = le32(d, 0).ok_or_else(|| bad(format, "truncated DIB header"))?;
+    let (w, h, bits) = match header {
+        12 => {
+            let w = le16(d, 4).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let h = le16(d, 6).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let bits = le16(d, 10).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            (i64::from(w), i64::from(h), bits)
+        }
+        40 | 52 | 56 | 64 | 108 | 124 => {
+            let w = le32(d, 4).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let h = le32(d, 8).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let bits = le16(d, 14).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            (i64::from(w as i32), i64::from(h as i32), bits)
+        }
+        n => return Err(bad(format, &format!("unknown DIB header size {n}"))),
+    };
+    if !matches!(bits, 1 | 2 | 4 | 8 | 16 | 24 | 32) {
+        return Err(bad(
+            format,
+            &format!("{bits} bits per pixel is not a BMP depth"),
+        ));
+    }
+    if w < 0 {
+        return Err(bad(format, "negative width"));
+    }
+    let size = |v: i64| u32::try_from(v.unsigned_abs()).map_err(|_| bad(format, "size overflows"));
+    Ok((size(w)?, size(h)?))
+}
+
+/// The chosen entry's size, from its own PNG or BMP header.
+fn ico(b: &[u8]) -> Result<Probe, PipelineError> {
+    let data = ico_entry(b)?;
+    let (w, h) = if data.starts_with(PNG_SIGNATURE) {
+        let p = png(data)?;
+        (p.width, p.height)
+    } else {
+        let (w, h) = dib_size(data, "ICO")?;
+        (w, h / 2) // the stored height covers the colour bitmap and the AND mask
+    };
+    Ok(upright(SourceFormat::Ico, w, h))
+}
+
+pub(super) const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The bytes of the ICO entry the decoder uses (the `image` crate's choice): the most
+/// bits per pixel, then the largest directory size, the last one on a tie.
+pub(super) fn ico_entry(b: &[u8]) -> Result<&[u8], PipelineError> {
+    let count = le16(b, 4).ok_or_else(|| bad("ICO", "truncated"))? as usize;
+    let entry = |n: usize| b.get(6 + 16 * n..6 + 16 * (n + 1));
+    let score = |e: &[u8]| {
+        let side = |v: u8| if v == 0 { 256u32 } else { u32::from(v) };
+        (u16::from_le_bytes([e[6], e[7]]), side(e[0]) * side(e[1]))
+    };
+    let last = count
+        .checked_sub(1)
+        .and_then(entry)
+        .ok_or_else(|| bad("ICO", "no entries, or the directory is truncated"))?;
+    let mut best = last;
+    for n in 0..count - 1 {
+        let e = entry(n).ok_or_else(|| bad("ICO", "the directory is truncated"))?;
+        if score(e) > score(best) {
+            best = e;
+        }
+    }
+    let (len, offset) = (le32(best, 8).unwrap_or(0), le32(best, 12).unwrap_or(0));
+    b.get(offset as usize..(offset as usize).saturating_add(len as usize))
+        .ok_or_else(|| bad("ICO", "the entry lies past the end of the file"))
+}
+
+/// IFD0 (the first page; later pages are never read): size, depth, orientation.
+fn tiff(b: &[u8]) -> Result<Probe, PipelineError> {
+    let w = exif::ifd0_value(b, 256, true).ok_or_else(|| bad("TIFF", "no ImageWidth"))?;
+    let h = exif::ifd0_value(b, 257, true).ok_or_else(|| bad("TIFF", "no ImageLength"))?;
+    let bits = exif::ifd0_value(b, 258, false).unwrap_or(1);
+    Ok(Probe {
+        orientation: exif::orientation(b),
+        bits_per_sample: if bits > 8 { 16 } else { 8 },
+        ..upright(SourceFormat::Tiff, w, h)
     })
 }
 
@@ -346,9 +477,129 @@ mod tests {
         assert_eq!(probe(b"", 1), Err(PipelineError::UnknownFormat));
         assert_eq!(probe(b"hello world", 1), Err(PipelineError::UnknownFormat));
         assert!(matches!(
-            probe(b"GIF89a\x01\0\x01\0", 1),
+            probe(b"\0\0\0\x14ftypavif\0\0\0\0", 1),
             Err(PipelineError::Unsupported(_))
         ));
         assert!(probe(&[0xFF, 0xD8, 0xFF, 0xC0, 0x00], 1).is_err());
+    }
+
+    #[test]
+    fn gif_takes_the_logical_screen() {
+        let p = probe(b"GIF89a\x10\x27\x0a\0\0\0\0", u64::MAX).unwrap();
+        assert_eq!(
+            (p.format, p.width, p.height),
+            (SourceFormat::Gif, 10000, 10)
+        );
+        let bomb = b"GIF89a\xff\xff\xff\xff\0\0\0";
+        assert!(matches!(
+            probe(bomb, 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        assert!(probe(b"GIF89a\x01", 1).is_err());
+    }
+
+    fn bmp_header(w: i32, h: i32, bits: u16) -> Vec<u8> {
+        let mut b = b"BM".to_vec();
+        b.extend_from_slice(&[0; 12]);
+        b.extend_from_slice(&40u32.to_le_bytes());
+        b.extend_from_slice(&w.to_le_bytes());
+        b.extend_from_slice(&h.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&bits.to_le_bytes());
+        b.extend_from_slice(&[0; 24]);
+        b
+    }
+
+    #[test]
+    fn bmp_sizes_depths_and_bombs() {
+        let p = probe(&bmp_header(160, -120, 24), u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Bmp, 160, 120));
+        assert!(matches!(
+            probe(&bmp_header(16, 16, 7), u64::MAX),
+            Err(PipelineError::Decode(_))
+        ));
+        assert!(matches!(
+            probe(&bmp_header(50000, 50000, 8), 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        assert!(probe(&bmp_header(-5, 5, 24), u64::MAX).is_err());
+        assert!(probe(b"BM\0\0", u64::MAX).is_err());
+    }
+
+    fn ico(entries: &[(u8, u16, &[u8])]) -> Vec<u8> {
+        let mut b = vec![0, 0, 1, 0];
+        b.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        let mut offset = 6 + 16 * entries.len();
+        for (side, bits, data) in entries {
+            b.extend_from_slice(&[*side, *side, 0, 0, 1, 0]);
+            b.extend_from_slice(&bits.to_le_bytes());
+            b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            b.extend_from_slice(&(offset as u32).to_le_bytes());
+            offset += data.len();
+        }
+        for (_, _, data) in entries {
+            b.extend_from_slice(data);
+        }
+        b
+    }
+
+    #[test]
+    fn ico_reads_the_chosen_entry_not_the_directory() {
+        let dib = |w: i32, h: i32| bmp_header(w, h, 32)[14..].to_vec();
+        let f = ico(&[
+            (16, 32, &dib(16, 32)),
+            (48, 32, &dib(48, 96)),
+            (32, 32, &dib(32, 64)),
+        ]);
+        let p = probe(&f, u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Ico, 48, 48));
+        // the directory says 16x16; the embedded PNG's IHDR says 60000x60000
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&60000u32.to_be_bytes());
+        png.extend_from_slice(&60000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let bomb = ico(&[(16, 32, &png)]);
+        assert!(matches!(
+            probe(&bomb, 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        let mut past_eof = ico(&[(16, 32, &dib(16, 32))]);
+        past_eof[18..22].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        assert!(matches!(
+            probe(&past_eof, u64::MAX),
+            Err(PipelineError::Decode(_))
+        ));
+        assert!(probe(&ico(&[]), u64::MAX).is_err());
+    }
+
+    #[test]
+    fn tiff_ifd0() {
+        // II, IFD at 8: width LONG 100000, length SHORT 3, bits SHORT 16, orientation 6
+        let mut t = b"II*\0\x08\0\0\0\x04\0".to_vec();
+        for (tag, kind, value) in [
+            (256u16, 4u16, 100_000u32),
+            (257, 3, 3),
+            (258, 3, 16),
+            (274, 3, 6),
+        ] {
+            t.extend_from_slice(&tag.to_le_bytes());
+            t.extend_from_slice(&kind.to_le_bytes());
+            t.extend_from_slice(&1u32.to_le_bytes());
+            t.extend_from_slice(&value.to_le_bytes());
+        }
+        t.extend_from_slice(&[0; 4]);
+        let p = probe(&t, u64::MAX).unwrap();
+        assert_eq!(
+            (
+                p.format,
+                p.width,
+                p.height,
+                p.orientation,
+                p.bits_per_sample
+            ),
+            (SourceFormat::Tiff, 100_000, 3, 6, 16)
+        );
+        assert!(matches!(probe(&t, 50_000), Err(PipelineError::TooLarge(_))));
+        assert!(probe(&t[..20], u64::MAX).is_err());
     }
 }
