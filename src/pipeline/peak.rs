@@ -8,7 +8,9 @@
 //! and frame 1's own RGBA buffer, at most canvas-sized), 8 for ICO (its PNG entries
 //! take the PNG path), 8 for 8-bit TIFF (the page, plus a whole JPEG-compressed strip
 //! the codec decodes before copying it) and 12 for 16-bit TIFF (the 16-bit page and
-//! its 8-bit copy). BMP decodes straight into our buffer (4). The terms, all held at
+//! its 8-bit copy). AVIF: 10 for 8-bit (dav1d's planes, 3 at 4:4:4, with padding, an
+//! alpha plane, the RGBA output) and 14 for 10/12-bit (2-byte samples). BMP decodes
+//! straight into our buffer (4). The terms, all held at
 //! once in the worst case:
 //!
 //! - the source bytes (already in memory while the job runs);
@@ -38,6 +40,8 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         SourceFormat::Png | SourceFormat::Gif | SourceFormat::Ico => (sw, sh, 8),
         SourceFormat::Tiff if p.probed.bits_per_sample > 8 => (sw, sh, 12),
         SourceFormat::Tiff => (sw, sh, 8),
+        SourceFormat::Avif if p.probed.bits_per_sample > 8 => (sw, sh, 14),
+        SourceFormat::Avif => (sw, sh, 10),
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;

@@ -8,13 +8,16 @@
 //! The size is the one the decoder will produce, which is not always the first size in
 //! the file: a GIF's logical screen (the canvas frame 1 is composited on), an ICO's
 //! chosen entry as its embedded PNG or BMP header says (never the directory's byte
-//! fields), a TIFF's first page. Each decoder checks that it sees the same size.
+//! fields), a TIFF's first page, an AVIF's primary item as its `ispe` property says
+//! (the decoder refuses an AV1 frame of another size, so a container that lies about
+//! its size, either way, is a 422 and never a buffer sized by the lie). Each decoder
+//! checks that it sees the same size.
 
 use super::error::PipelineError;
 use super::exif;
 
-/// Source formats the probe recognises. JPEG, PNG, WebP, GIF, BMP, ICO and TIFF decode
-/// (see `decode/`); AVIF, HEIF and SVG answer 422 "not supported yet".
+/// Source formats the probe recognises. JPEG, PNG, WebP, GIF, BMP, ICO, TIFF and AVIF
+/// decode (see `decode/`); HEIF and SVG answer 422 "not supported yet".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
     Jpeg,
@@ -56,8 +59,9 @@ pub struct Probe {
     pub orientation: u8,
     /// Animated WebP: the decoder takes the first frame from the container.
     pub animated: bool,
-    /// Bits per sample the decoder works in (16 for deep TIFFs, else 8): its buffers
-    /// are twice as large, which the memory estimate must know before decoding.
+    /// Bits per sample the decoder works in (16 for deep TIFFs and 10/12-bit AVIFs,
+    /// else 8): its buffers are twice as large, which the memory estimate must know
+    /// before decoding.
     pub bits_per_sample: u8,
 }
 
@@ -72,6 +76,7 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, PipelineError> {
         SourceFormat::Bmp => bmp(bytes)?,
         SourceFormat::Ico => ico(bytes)?,
         SourceFormat::Tiff => tiff(bytes)?,
+        SourceFormat::Avif => avif(bytes)?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -405,6 +410,124 @@ pub(super) fn ico_entry(b: &[u8]) -> Result<&[u8], PipelineError> {
         .ok_or_else(|| bad("ICO", "the entry lies past the end of the file"))
 }
 
+/// The first ISOBMFF box of `b`: (type, payload, its whole length), if it fits.
+fn first_box(b: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let kind = b.get(4..8)?;
+    let (start, end) = match be32(b, 0)? {
+        0 => (8, b.len()),
+        1 => {
+            let large = u64::from(be32(b, 8)?) << 32 | u64::from(be32(b, 12)?);
+            (16, usize::try_from(large).ok()?)
+        }
+        n => (8, n as usize),
+    };
+    Some((kind, b.get(start..end)?, end))
+}
+
+/// ISOBMFF boxes in `b`, as (type, payload); stops at the first box that does not fit.
+fn boxes(mut b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    std::iter::from_fn(move || {
+        let (kind, payload, end) = first_box(b)?;
+        b = &b[end..];
+        Some((kind, payload))
+    })
+}
+
+/// Whether `b` is exactly a sequence of whole boxes.
+fn tiles(mut b: &[u8]) -> bool {
+    while !b.is_empty() {
+        match first_box(b) {
+            Some((_, _, end)) => b = &b[end..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn child<'a>(b: &'a [u8], kind: &[u8]) -> Option<&'a [u8]> {
+    boxes(b).find(|(k, _)| *k == kind).map(|(_, p)| p)
+}
+
+/// The primary item's `ispe` (its size) and `av1C` (its depth), through `meta`, `pitm`
+/// and `iprp` (`ipco` holds the properties, `ipma` says which belong to which item).
+///
+/// The file, `meta`, `iprp` and `ipco` must be made of whole boxes: the container
+/// parser (`avif-parse`) reserves a box's claimed size before reading it, so a
+/// truncated `mdat` or a box claiming more than its parent holds is refused here.
+fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
+    let no = |what: &str| bad("AVIF", what);
+    if !tiles(b) {
+        return Err(no("a box runs past the end of the file (truncated?)"));
+    }
+    let meta = child(b, b"meta")
+        .and_then(|m| m.get(4..))
+        .ok_or_else(|| no("no meta box"))?;
+    let pitm = child(meta, b"pitm").ok_or_else(|| no("no primary item"))?;
+    let primary = match pitm.first() {
+        Some(0) => be16(pitm, 4).map(u32::from),
+        _ => be32(pitm, 4),
+    }
+    .ok_or_else(|| no("short pitm"))?;
+    let iprp = child(meta, b"iprp").ok_or_else(|| no("no item properties"))?;
+    let ipco = child(iprp, b"ipco").ok_or_else(|| no("no item properties"))?;
+    let ipma = child(iprp, b"ipma").ok_or_else(|| no("no property associations"))?;
+    if ![meta, iprp, ipco].into_iter().all(tiles) {
+        return Err(no("a box runs past the end of its parent"));
+    }
+    if !tiles(meta) || !tiles(iprp) || !tiles(ipco) {
+        return Err(no("a box runs past the end of its parent"));
+    }
+    let (version, wide) = (
+        ipma.first().copied().unwrap_or(0),
+        ipma.get(3).is_some_and(|f| f & 1 != 0),
+    );
+    let entries = be32(ipma, 4).ok_or_else(|| no("short ipma"))?;
+    let (mut i, mut props) = (8usize, None);
+    for _ in 0..entries {
+        let (id, id_len) = if version < 1 {
+            (be16(ipma, i).map(u32::from), 2)
+        } else {
+            (be32(ipma, i), 4)
+        };
+        let id = id.ok_or_else(|| no("short ipma"))?;
+        let n = *ipma.get(i + id_len).ok_or_else(|| no("short ipma"))? as usize;
+        let len = n * if wide { 2 } else { 1 };
+        let list = ipma
+            .get(i + id_len + 1..i + id_len + 1 + len)
+            .ok_or_else(|| no("short ipma"))?;
+        if id == primary {
+            props = Some(list);
+            break;
+        }
+        i += id_len + 1 + len;
+    }
+    let list = props.ok_or_else(|| no("the primary item has no properties"))?;
+    let indices: Vec<usize> = if wide {
+        list.chunks_exact(2)
+            .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]]) & 0x7FFF))
+            .collect()
+    } else {
+        list.iter().map(|&c| usize::from(c & 0x7F)).collect()
+    };
+    let (mut size, mut bits) = (None, 8);
+    for (n, (kind, p)) in boxes(ipco).enumerate() {
+        if !indices.contains(&(n + 1)) {
+            continue;
+        }
+        match kind {
+            b"ispe" => size = be32(p, 4).zip(be32(p, 8)),
+            // av1C byte 2: high_bitdepth (0x40), twelve_bit (0x20)
+            b"av1C" if p.get(2).is_some_and(|f| f & 0x40 != 0) => bits = 16,
+            _ => {}
+        }
+    }
+    let (w, h) = size.ok_or_else(|| no("the primary item has no ispe (size)"))?;
+    Ok(Probe {
+        bits_per_sample: bits,
+        ..upright(SourceFormat::Avif, w, h)
+    })
+}
+
 /// IFD0 (the first page; later pages are never read): size, depth, orientation.
 fn tiff(b: &[u8]) -> Result<Probe, PipelineError> {
     let w = exif::ifd0_value(b, 256, true).ok_or_else(|| bad("TIFF", "no ImageWidth"))?;
@@ -477,7 +600,7 @@ mod tests {
         assert_eq!(probe(b"", 1), Err(PipelineError::UnknownFormat));
         assert_eq!(probe(b"hello world", 1), Err(PipelineError::UnknownFormat));
         assert!(matches!(
-            probe(b"\0\0\0\x14ftypavif\0\0\0\0", 1),
+            probe(b"\0\0\0\x14ftypheic\0\0\0\0", 1),
             Err(PipelineError::Unsupported(_))
         ));
         assert!(probe(&[0xFF, 0xD8, 0xFF, 0xC0, 0x00], 1).is_err());

@@ -374,7 +374,9 @@ struct Row {
 }
 
 /// The manifest's formats (its `format` column) this build decodes.
-const DECODED: &[&str] = &["jpeg", "png", "apng", "webp", "gif", "bmp", "ico", "tiff"];
+const DECODED: &[&str] = &[
+    "jpeg", "png", "apng", "webp", "gif", "bmp", "ico", "tiff", "avif",
+];
 
 /// The core rows, and the optional rows of the formats this build decodes.
 fn corpus_rows(dir: &Path) -> Vec<Row> {
