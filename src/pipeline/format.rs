@@ -2,8 +2,9 @@
 //!
 //! Format: the explicit one (`format`/`f`/`ext` option or URL extension; the CLI's
 //! output file name), else the source's family: JPEG -> JPEG, PNG -> PNG,
-//! WebP -> WebP, GIF -> PNG (until GIF output exists). Outputs this build cannot
-//! write yet answer 422. Quality: `quality`, else `format_quality` for the format,
+//! WebP -> WebP, GIF -> PNG (until GIF output exists), and the formats we cannot
+//! write: SVG and ICO (nearly always transparent) -> PNG, others -> JPEG. Outputs this
+//! build cannot write yet answer 422. Quality: `quality`, else `format_quality` for the format,
 //! else the server's per-format default, else the server's quality (imgproxy's rule).
 
 use super::Settings;
@@ -16,7 +17,9 @@ pub fn choose(
     source: SourceFormat,
 ) -> Result<OutputFormat, PipelineError> {
     let format = explicit.unwrap_or(match source {
-        SourceFormat::Png | SourceFormat::Gif => OutputFormat::Png,
+        SourceFormat::Png | SourceFormat::Gif | SourceFormat::Svg | SourceFormat::Ico => {
+            OutputFormat::Png
+        }
         SourceFormat::Webp => OutputFormat::Webp,
         _ => OutputFormat::Jpeg,
     });
@@ -48,6 +51,8 @@ mod tests {
         assert_eq!(choose(None, SourceFormat::Png), Ok(OutputFormat::Png));
         assert_eq!(choose(None, SourceFormat::Webp), Ok(OutputFormat::Webp));
         assert_eq!(choose(None, SourceFormat::Gif), Ok(OutputFormat::Png));
+        assert_eq!(choose(None, SourceFormat::Svg), Ok(OutputFormat::Png));
+        assert_eq!(choose(None, SourceFormat::Tiff), Ok(OutputFormat::Jpeg));
         assert_eq!(
             choose(Some(OutputFormat::Webp), SourceFormat::Jpeg),
             Ok(OutputFormat::Webp)

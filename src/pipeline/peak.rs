@@ -9,8 +9,9 @@
 //! take the PNG path), 8 for 8-bit TIFF (the page, plus a whole JPEG-compressed strip
 //! the codec decodes before copying it) and 12 for 16-bit TIFF (the 16-bit page and
 //! its 8-bit copy). AVIF: 10 for 8-bit (dav1d's planes, 3 at 4:4:4, with padding, an
-//! alpha plane, the RGBA output) and 14 for 10/12-bit (2-byte samples). BMP decodes
-//! straight into our buffer (4). The terms, all held at
+//! alpha plane, the RGBA output) and 14 for 10/12-bit (2-byte samples). SVG: 12 (the
+//! canvas and two canvas-sized layers for groups with opacity, masks or filters;
+//! deeper nesting can take more). BMP decodes straight into our buffer (4). The terms, all held at
 //! once in the worst case:
 //!
 //! - the source bytes (already in memory while the job runs);
@@ -42,6 +43,7 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         SourceFormat::Tiff => (sw, sh, 8),
         SourceFormat::Avif if p.probed.bits_per_sample > 8 => (sw, sh, 14),
         SourceFormat::Avif => (sw, sh, 10),
+        SourceFormat::Svg => (sw, sh, 12),
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;

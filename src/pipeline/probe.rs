@@ -10,14 +10,15 @@
 //! chosen entry as its embedded PNG or BMP header says (never the directory's byte
 //! fields), a TIFF's first page, an AVIF's primary item as its `ispe` property says
 //! (the decoder refuses an AV1 frame of another size, so a container that lies about
-//! its size, either way, is a 422 and never a buffer sized by the lie). Each decoder
+//! its size, either way, is a 422 and never a buffer sized by the lie), an SVG's
+//! root `width`/`height`/`viewBox` (the XML is parsed, nothing is drawn). Each decoder
 //! checks that it sees the same size.
 
 use super::error::PipelineError;
 use super::exif;
 
-/// Source formats the probe recognises. JPEG, PNG, WebP, GIF, BMP, ICO, TIFF and AVIF
-/// decode (see `decode/`); HEIF and SVG answer 422 "not supported yet".
+/// Source formats the probe recognises. JPEG, PNG, WebP, GIF, BMP, ICO, TIFF, AVIF and
+/// SVG decode (see `decode/`); HEIF answers 422 "not supported yet".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
     Jpeg,
@@ -77,6 +78,7 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, PipelineError> {
         SourceFormat::Ico => ico(bytes)?,
         SourceFormat::Tiff => tiff(bytes)?,
         SourceFormat::Avif => avif(bytes)?,
+        SourceFormat::Svg => svg(bytes)?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -528,6 +530,60 @@ fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
     })
 }
 
+/// The root `<svg>`'s `width` and `height` (absolute units at 96 dpi, as usvg), one
+/// of them and the `viewBox`'s aspect ratio, else the `viewBox`, else usvg's 100x100;
+/// rounded up. Relative units (`%`, `em`) count as absent.
+fn svg(b: &[u8]) -> Result<Probe, PipelineError> {
+    use resvg::usvg::roxmltree;
+    let text = std::str::from_utf8(b).map_err(|_| bad("SVG", "not UTF-8"))?;
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        nodes_limit: 1_000_000,
+    };
+    let doc = roxmltree::Document::parse_with_options(text, opts)
+        .map_err(|e| bad("SVG", &e.to_string()))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "svg" {
+        return Err(bad("SVG", "the root element is not <svg>"));
+    }
+    let len = |name| root.attribute(name).and_then(svg_length);
+    let view_box = root.attribute("viewBox").and_then(|v| {
+        let n: Vec<f64> = v
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().ok())
+            .collect::<Option<_>>()?;
+        (n.len() == 4 && n[2] > 0.0 && n[3] > 0.0).then(|| (n[2], n[3]))
+    });
+    let (w, h) = match (len("width"), len("height"), view_box) {
+        (Some(w), Some(h), _) => (w, h),
+        (Some(w), None, Some((vw, vh))) => (w, w * vh / vw),
+        (None, Some(h), Some((vw, vh))) => (h * vw / vh, h),
+        (None, None, Some(vb)) => vb,
+        (w, h, None) => (w.unwrap_or(100.0), h.unwrap_or(100.0)),
+    };
+    let px = |v: f64| match v.ceil() {
+        v if v >= 1.0 && v < f64::from(u32::MAX) => Ok(v as u32),
+        _ => Err(bad("SVG", "the root's size is not a positive number")),
+    };
+    Ok(upright(SourceFormat::Svg, px(w)?, px(h)?))
+}
+
+fn svg_length(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let number = s.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
+    let px_per_unit = match &s[number.len()..] {
+        "" | "px" => 1.0,
+        "pt" => 4.0 / 3.0,
+        "pc" => 16.0,
+        "mm" => 96.0 / 25.4,
+        "cm" => 96.0 / 2.54,
+        "in" => 96.0,
+        _ => return None,
+    };
+    number.trim().parse::<f64>().ok().map(|v| v * px_per_unit)
+}
+
 /// IFD0 (the first page; later pages are never read): size, depth, orientation.
 fn tiff(b: &[u8]) -> Result<Probe, PipelineError> {
     let w = exif::ifd0_value(b, 256, true).ok_or_else(|| bad("TIFF", "no ImageWidth"))?;
@@ -603,6 +659,7 @@ mod tests {
             probe(b"\0\0\0\x14ftypheic\0\0\0\0", 1),
             Err(PipelineError::Unsupported(_))
         ));
+        assert!(probe(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><rect", u64::MAX).is_err());
         assert!(probe(&[0xFF, 0xD8, 0xFF, 0xC0, 0x00], 1).is_err());
     }
 
@@ -724,5 +781,31 @@ mod tests {
         );
         assert!(matches!(probe(&t, 50_000), Err(PipelineError::TooLarge(_))));
         assert!(probe(&t[..20], u64::MAX).is_err());
+    }
+
+    #[test]
+    fn svg_sizes() {
+        let size = |attrs: &str| {
+            let svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" {attrs}/>"#);
+            probe(svg.as_bytes(), 50_000_000).map(|p| (p.width, p.height))
+        };
+        assert_eq!(
+            size(r#"width="200" height="120" viewBox="0 0 20 12""#),
+            Ok((200, 120))
+        );
+        assert_eq!(size(r#"viewBox="0 0 64 32""#), Ok((64, 32)));
+        assert_eq!(size(r#"viewBox="0,0,64.5,32""#), Ok((65, 32)));
+        assert_eq!(size(r#"width="1in" viewBox="0 0 2 1""#), Ok((96, 48)));
+        assert_eq!(
+            size(r#"width="100%" height="30pt" viewBox="0 0 2 1""#),
+            Ok((80, 40))
+        );
+        assert_eq!(size(r#"width="1e3px" height="10""#), Ok((1000, 10)));
+        assert_eq!(size(""), Ok((100, 100)));
+        assert!(matches!(
+            size(r#"width="1e6" height="1e6""#),
+            Err(PipelineError::TooLarge(_))
+        ));
+        assert!(size(r#"width="-5" height="5""#).is_err());
     }
 }

@@ -375,7 +375,7 @@ struct Row {
 
 /// The manifest's formats (its `format` column) this build decodes.
 const DECODED: &[&str] = &[
-    "jpeg", "png", "apng", "webp", "gif", "bmp", "ico", "tiff", "avif",
+    "jpeg", "png", "apng", "webp", "gif", "bmp", "ico", "tiff", "avif", "svg",
 ];
 
 /// The core rows, and the optional rows of the formats this build decodes.

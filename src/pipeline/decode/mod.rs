@@ -4,7 +4,7 @@
 //! as many pixels as the output needs along both axes (Pillow's `draft()` rule; the
 //! codec study measured SSIM >= 0.998 against a full decode + Lanczos3). PNG, WebP,
 //! GIF, BMP, ICO, TIFF and AVIF decode at full size (GIF, BMP and ICO through the
-//! `image` crate, see [`via_image`]). Each decoder re-checks that its own header agrees with the
+//! `image` crate, see [`via_image`]); SVG is drawn at its intrinsic size. Each decoder re-checks that its own header agrees with the
 //! probe, so a file cannot pass the size limit with one header and allocate by another.
 
 mod avif;
@@ -13,6 +13,7 @@ mod gif;
 mod ico;
 pub(in crate::pipeline) mod jpeg;
 mod png;
+mod svg;
 mod tiff;
 mod via_image;
 mod webp;
@@ -41,6 +42,7 @@ pub fn decode(
         SourceFormat::Ico => ico::decode(bytes, probe)?,
         SourceFormat::Tiff => tiff::decode(bytes, probe)?,
         SourceFormat::Avif => avif::decode(bytes, probe)?,
+        SourceFormat::Svg => svg::decode(bytes, probe)?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -129,6 +131,7 @@ mod tests {
             SourceFormat::Ico,
             SourceFormat::Tiff,
             SourceFormat::Avif,
+            SourceFormat::Svg,
         ];
         for bytes in [&b""[..], b"\xFF\xD8", &[0xFF; 100], b"GIF89a\x0a\0\x0a\0"] {
             for format in formats {
