@@ -2,8 +2,8 @@
 //!
 //! Format: the explicit one (`format`/`f`/`ext` option or URL extension; the CLI's
 //! output file name), else the source's family: JPEG -> JPEG, PNG -> PNG,
-//! WebP -> WebP, GIF -> PNG (until GIF output exists), and the formats we cannot
-//! write: SVG and ICO (nearly always transparent) -> PNG, others -> JPEG. Outputs this
+//! WebP -> WebP, GIF -> GIF (one static frame), and the formats we cannot write: SVG
+//! and ICO (nearly always transparent) -> PNG, others -> JPEG. Outputs this
 //! build cannot write yet answer 422. Quality: `quality`, else `format_quality` for the format,
 //! else the server's per-format default, else the server's quality (imgproxy's rule).
 
@@ -17,16 +17,17 @@ pub fn choose(
     source: SourceFormat,
 ) -> Result<OutputFormat, PipelineError> {
     let format = explicit.unwrap_or(match source {
-        SourceFormat::Png | SourceFormat::Gif | SourceFormat::Svg | SourceFormat::Ico => {
-            OutputFormat::Png
-        }
+        SourceFormat::Png | SourceFormat::Svg | SourceFormat::Ico => OutputFormat::Png,
+        SourceFormat::Gif => OutputFormat::Gif,
         SourceFormat::Webp => OutputFormat::Webp,
         _ => OutputFormat::Jpeg,
     });
     match format {
-        OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp => Ok(format),
+        OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp | OutputFormat::Gif => {
+            Ok(format)
+        }
         other => Err(PipelineError::Unsupported(format!(
-            "{} output is not supported yet (supported: jpg, png, webp)",
+            "{} output is not supported yet (supported: jpg, png, webp, gif)",
             other.extension()
         ))),
     }
@@ -50,7 +51,7 @@ mod tests {
         assert_eq!(choose(None, SourceFormat::Jpeg), Ok(OutputFormat::Jpeg));
         assert_eq!(choose(None, SourceFormat::Png), Ok(OutputFormat::Png));
         assert_eq!(choose(None, SourceFormat::Webp), Ok(OutputFormat::Webp));
-        assert_eq!(choose(None, SourceFormat::Gif), Ok(OutputFormat::Png));
+        assert_eq!(choose(None, SourceFormat::Gif), Ok(OutputFormat::Gif));
         assert_eq!(choose(None, SourceFormat::Svg), Ok(OutputFormat::Png));
         assert_eq!(choose(None, SourceFormat::Tiff), Ok(OutputFormat::Jpeg));
         assert_eq!(
