@@ -533,21 +533,15 @@ fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
 /// The root `<svg>`'s `width` and `height` (absolute units at 96 dpi, as usvg), one
 /// of them and the `viewBox`'s aspect ratio, else the `viewBox`, else usvg's 100x100;
 /// rounded up. Relative units (`%`, `em`) count as absent.
+///
+/// Only the root's start tag is read (`prepare` runs on the server's async threads):
+/// the document is parsed, and a malformed one refused, by the decoder on a worker.
 fn svg(b: &[u8]) -> Result<Probe, PipelineError> {
-    use resvg::usvg::roxmltree;
     let text = std::str::from_utf8(b).map_err(|_| bad("SVG", "not UTF-8"))?;
-    let opts = roxmltree::ParsingOptions {
-        allow_dtd: true,
-        nodes_limit: 1_000_000,
-    };
-    let doc = roxmltree::Document::parse_with_options(text, opts)
-        .map_err(|e| bad("SVG", &e.to_string()))?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "svg" {
-        return Err(bad("SVG", "the root element is not <svg>"));
-    }
-    let len = |name| root.attribute(name).and_then(svg_length);
-    let view_box = root.attribute("viewBox").and_then(|v| {
+    let tag = svg_root(text).ok_or_else(|| bad("SVG", "no <svg> root element"))?;
+    let attr = |name: &str| svg_attribute(tag, name);
+    let len = |name| attr(name).and_then(svg_length);
+    let view_box = attr("viewBox").and_then(|v| {
         let n: Vec<f64> = v
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|t| !t.is_empty())
@@ -567,6 +561,67 @@ fn svg(b: &[u8]) -> Result<Probe, PipelineError> {
         _ => Err(bad("SVG", "the root's size is not a positive number")),
     };
     Ok(upright(SourceFormat::Svg, px(w)?, px(h)?))
+}
+
+/// The attribute text of the root element's start tag, if it is `<svg>` (or
+/// `<prefix:svg>`), past the prolog: XML declaration, processing instructions,
+/// comments and a DOCTYPE (with its internal subset).
+fn svg_root(text: &str) -> Option<&str> {
+    let after = |s: &str, end: &str| s.find(end).map(|i| i + end.len());
+    let mut s = text.trim_start_matches('\u{feff}');
+    loop {
+        s = s.trim_start();
+        let skip = if s.starts_with("<?") {
+            after(s, "?>")?
+        } else if s.starts_with("<!--") {
+            after(s, "-->")?
+        } else if s.starts_with("<!DOCTYPE") {
+            // an internal subset `[...]` may hold '>' characters
+            let gt = s.find('>')?;
+            match s.find('[') {
+                Some(open) if open < gt => {
+                    let close = open + s[open..].find(']')?;
+                    close + after(&s[close..], ">")?
+                }
+                _ => gt + 1,
+            }
+        } else {
+            break;
+        };
+        s = &s[skip..];
+    }
+    let rest = s.strip_prefix('<')?;
+    let name_end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+    let name = &rest[..name_end];
+    if name != "svg" && !name.ends_with(":svg") {
+        return None;
+    }
+    let mut quote = None;
+    for (i, c) in rest.char_indices().skip(name_end) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(&rest[name_end..i]),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `name="value"` (or single quotes) in a start tag's attribute text.
+fn svg_attribute<'a>(mut tag: &'a str, name: &str) -> Option<&'a str> {
+    loop {
+        tag = tag.trim_start();
+        let eq = tag.find('=')?;
+        let key = tag[..eq].trim();
+        let value = tag[eq + 1..].trim_start();
+        let q = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+        let end = value[1..].find(q)? + 1;
+        if key == name {
+            return Some(&value[1..end]);
+        }
+        tag = &value[end + 1..];
+    }
 }
 
 fn svg_length(s: &str) -> Option<f64> {
@@ -659,7 +714,7 @@ mod tests {
             probe(b"\0\0\0\x14ftypheic\0\0\0\0", 1),
             Err(PipelineError::Unsupported(_))
         ));
-        assert!(probe(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><rect", u64::MAX).is_err());
+        assert!(probe(b"<html><svg width=\"1\" height=\"1\"/></html>", u64::MAX).is_err());
         assert!(probe(&[0xFF, 0xD8, 0xFF, 0xC0, 0x00], 1).is_err());
     }
 
@@ -807,5 +862,10 @@ mod tests {
             Err(PipelineError::TooLarge(_))
         ));
         assert!(size(r#"width="-5" height="5""#).is_err());
+        // the prolog is skipped; attributes may use either quote and spacing
+        let svg = "\u{feff}<?xml version='1.0'?>\n<!-- a > b --><!DOCTYPE svg [\n<!ENTITY e \"x\">\n]>\n\
+                   <svg:svg xmlns:svg='http://www.w3.org/2000/svg' title=\"a>b\" width = '30' height=\"20\">";
+        let p = probe(svg.as_bytes(), u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Svg, 30, 20));
     }
 }
