@@ -135,6 +135,8 @@ impl Frame {
             s.n_threads = 1;
             s.max_frame_delay = 1;
             s.frame_size_limit = limit;
+            // no logging to stderr: a corrupt file is an error value, logged by the server
+            s.logger.callback = std::ptr::null_mut();
             let mut ctx = Context(std::ptr::null_mut());
             if d::dav1d_open(&mut ctx.0, &s) < 0 || ctx.0.is_null() {
                 return Err(PipelineError::Decode("AVIF: cannot start libdav1d".into()));

@@ -21,3 +21,24 @@ pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     }
     via_image::decode("ICO", IcoDecoder::new, bytes, probe)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::ExtendedColorType;
+    use image::codecs::ico::{IcoEncoder, IcoFrame};
+
+    #[test]
+    fn the_largest_png_entry_whatever_its_colour_type() {
+        let grey = IcoFrame::as_png(&[50; 4], 2, 2, ExtendedColorType::L8).unwrap();
+        let rgb = IcoFrame::as_png(&[200; 3 * 9], 3, 3, ExtendedColorType::Rgb8).unwrap();
+        let mut ico = Vec::new();
+        IcoEncoder::new(&mut ico)
+            .encode_images(&[rgb, grey])
+            .unwrap();
+        let p = probe::probe(&ico, u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Ico, 3, 3));
+        let img = decode(&ico, &p).unwrap();
+        assert_eq!((img.width, img.channels, img.pixels[0]), (3, 3, 200));
+    }
+}
