@@ -1,6 +1,6 @@
 //! Alpha for the output: flattened onto the background when the output format has no
 //! alpha (JPEG) or when `background` is set (imgproxy fills transparent areas then);
-//! kept otherwise (PNG, WebP).
+//! kept otherwise (PNG, WebP, and GIF, whose encoder makes it binary).
 
 use super::bitmap::Bitmap;
 use crate::options::{OutputFormat, Rgb};
@@ -17,7 +17,7 @@ pub fn prepare(img: Bitmap, format: OutputFormat, background: Option<Rgb>) -> Bi
     }
     let keeps_alpha = matches!(
         format,
-        OutputFormat::Png | OutputFormat::Webp | OutputFormat::Avif
+        OutputFormat::Png | OutputFormat::Webp | OutputFormat::Avif | OutputFormat::Gif
     );
     match (keeps_alpha, background) {
         (true, None) => img,

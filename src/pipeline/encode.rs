@@ -1,11 +1,14 @@
-//! Encoding: JPEG (mozjpeg), PNG (png), WebP lossy (libwebp), AVIF (ravif, in
-//! [`avif`]).
+//! Encoding: JPEG (mozjpeg), PNG (png), WebP lossy (libwebp), GIF (gif), AVIF
+//! (ravif, in [`avif`]).
 //!
 //! JPEG uses mozjpeg's *fastest* profile (no trellis, no deringing, no scan
 //! optimisation; Annex K tables = libjpeg-turbo's output and sharp's default), 4:2:0,
 //! optimised Huffman tables: the codec study's measured choice. WebP is lossy,
 //! `method` 4 (sharp's `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
-//! never written, which is imgproxy's default `strip_metadata`.
+//! never written, which is imgproxy's default `strip_metadata`. GIF is one static
+//! frame, quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
+//! below 128 transparent and the rest opaque (GIF has one transparent index, no
+//! partial alpha; libvips' gifsave thresholds the same way); `quality` is unused.
 
 mod avif;
 
@@ -26,6 +29,7 @@ pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>
         OutputFormat::Png => png(img),
         OutputFormat::Webp => webp(img, quality, 4),
         OutputFormat::Avif => avif::encode(img, quality),
+        OutputFormat::Gif => gif(img),
         other => Err(PipelineError::Unsupported(format!(
             "{} output is not supported yet",
             other.extension()
@@ -158,6 +162,44 @@ fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError>
     }
 }
 
+fn gif(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
+    let (Ok(w), Ok(h)) = (u16::try_from(img.width), u16::try_from(img.height)) else {
+        return Err(PipelineError::TooLarge(format!(
+            "{}x{} is over GIF's 65535 pixel limit",
+            img.width, img.height
+        )));
+    };
+    let mut rgba: Vec<u8> = match img.channels {
+        1 => img.pixels.iter().flat_map(|&v| [v, v, v, 255]).collect(),
+        2 => img
+            .pixels
+            .chunks_exact(2)
+            .flat_map(|p| [p[0], p[0], p[0], p[1]])
+            .collect(),
+        3 => img
+            .pixels
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        _ => img.pixels.clone(),
+    };
+    for p in rgba.chunks_exact_mut(4) {
+        if p[3] < 128 {
+            p.copy_from_slice(&[0; 4]); // one colour for every transparent pixel
+        } else {
+            p[3] = 255;
+        }
+    }
+    let frame = gif::Frame::from_rgba_speed(w, h, &mut rgba, 10);
+    let err = |e: gif::EncodingError| PipelineError::Encode(format!("GIF: {e}"));
+    let mut out = Vec::with_capacity(img.pixels.len() / 4 + 1024);
+    {
+        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).map_err(err)?;
+        enc.write_frame(&frame).map_err(err)?;
+    }
+    Ok(out)
+}
+
 fn grey_to_rgb(img: &Bitmap) -> Bitmap {
     let (pixels, channels) = if img.channels == 2 {
         let p = img
@@ -197,6 +239,8 @@ mod tests {
             assert!(png.starts_with(b"\x89PNG"));
             let webp = encode(&img, OutputFormat::Webp, 80).unwrap();
             assert!(webp.starts_with(b"RIFF") && &webp[8..12] == b"WEBP");
+            let gif = encode(&img, OutputFormat::Gif, 80).unwrap();
+            assert!(gif.starts_with(b"GIF89a"));
             if channels % 2 == 1 {
                 let jpeg = encode(&img, OutputFormat::Jpeg, 80).unwrap();
                 assert!(jpeg.starts_with(&[0xFF, 0xD8]));
@@ -219,5 +263,31 @@ mod tests {
             encode(&bad, OutputFormat::Jpeg, 80),
             Err(PipelineError::Encode(_))
         ));
+    }
+
+    #[test]
+    fn gif_keeps_colours_and_binary_transparency() {
+        // red, half-transparent green (kept, opaque), almost transparent blue (dropped)
+        let img = Bitmap {
+            pixels: vec![255, 0, 0, 255, 0, 255, 0, 200, 0, 0, 255, 20],
+            width: 3,
+            height: 1,
+            channels: 4,
+        };
+        let out = encode(&img, OutputFormat::Gif, 80).unwrap();
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let mut dec = opts.read_info(&out[..]).unwrap();
+        let frame = dec.read_next_frame().unwrap().unwrap();
+        let px = &frame.buffer;
+        assert!(
+            px[0] > 240 && px[1] < 16 && px[2] < 16 && px[3] == 255,
+            "{px:?}"
+        );
+        assert!(
+            px[4] < 16 && px[5] > 240 && px[6] < 16 && px[7] == 255,
+            "{px:?}"
+        );
+        assert_eq!(px[11], 0, "{px:?}");
     }
 }

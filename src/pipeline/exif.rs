@@ -7,47 +7,76 @@
 
 /// Orientation 1-8 from `tiff` (the bytes after `Exif\0\0`), or 1.
 pub fn orientation(tiff: &[u8]) -> u8 {
-    read(tiff).filter(|o| (1..=8).contains(o)).unwrap_or(1)
+    ifd0_short(tiff, 0x0112)
+        .and_then(|v| u8::try_from(v).ok())
+        .filter(|o| (1..=8).contains(o))
+        .unwrap_or(1)
 }
 
-fn read(t: &[u8]) -> Option<u8> {
-    let le = match t.get(0..4)? {
-        [b'I', b'I', 42, 0] => true,
-        [b'M', b'M', 0, 42] => false,
-        _ => return None,
-    };
-    let u16_at = |i: usize| -> Option<u16> {
-        let b = t.get(i..i + 2)?;
-        Some(if le {
+/// The first value of a SHORT (or, with `long`, LONG) tag of IFD0. TIFF sources use
+/// it for their size, depth and orientation; the same bounded scan as the orientation.
+pub fn ifd0_value(t: &[u8], tag: u16, long: bool) -> Option<u32> {
+    let r = Reader::new(t)?;
+    let e = r.find(tag)?;
+    let (kind, count) = (r.u16_at(e + 2)?, r.u32_at(e + 4)?);
+    match (kind, long) {
+        // SHORT: up to two values sit in the field itself, more are at its offset
+        (3, _) if count <= 2 => r.u16_at(e + 8).map(u32::from),
+        (3, _) => r.u16_at(r.u32_at(e + 8)? as usize).map(u32::from),
+        (4, true) if count == 1 => r.u32_at(e + 8),
+        (4, true) => r.u32_at(r.u32_at(e + 8)? as usize),
+        _ => None,
+    }
+}
+
+fn ifd0_short(t: &[u8], tag: u16) -> Option<u16> {
+    ifd0_value(t, tag, false).and_then(|v| u16::try_from(v).ok())
+}
+
+struct Reader<'a> {
+    t: &'a [u8],
+    le: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn new(t: &'a [u8]) -> Option<Self> {
+        let le = match t.get(0..4)? {
+            [b'I', b'I', 42, 0] => true,
+            [b'M', b'M', 0, 42] => false,
+            _ => return None,
+        };
+        Some(Reader { t, le })
+    }
+
+    fn u16_at(&self, i: usize) -> Option<u16> {
+        let b = self.t.get(i..i.checked_add(2)?)?;
+        Some(if self.le {
             u16::from_le_bytes([b[0], b[1]])
         } else {
             u16::from_be_bytes([b[0], b[1]])
         })
-    };
-    let u32_at = |i: usize| -> Option<u32> {
-        let b = t.get(i..i + 4)?;
+    }
+
+    fn u32_at(&self, i: usize) -> Option<u32> {
+        let b = self.t.get(i..i.checked_add(4)?)?;
         let a = [b[0], b[1], b[2], b[3]];
-        Some(if le {
+        Some(if self.le {
             u32::from_le_bytes(a)
         } else {
             u32::from_be_bytes(a)
         })
-    };
-    let ifd = u32_at(4)? as usize;
-    let count = u16_at(ifd)? as usize;
-    // 12 bytes per entry; a count running past the block is cut to what is there.
-    for n in 0..count.min(t.len() / 12) {
-        let e = ifd + 2 + n * 12;
-        if u16_at(e)? != 0x0112 {
-            continue;
-        }
-        // type SHORT (3), count 1: the value sits in the first 2 bytes of the field
-        if u16_at(e + 2)? != 3 {
-            return None;
-        }
-        return u16_at(e + 8).and_then(|v| u8::try_from(v).ok());
     }
-    None
+
+    /// The offset of `tag`'s 12-byte entry in IFD0.
+    fn find(&self, tag: u16) -> Option<usize> {
+        let ifd = self.u32_at(4)? as usize;
+        let count = self.u16_at(ifd)? as usize;
+        // 12 bytes per entry; a count running past the block is cut to what is there.
+        (0..count.min(self.t.len() / 12))
+            .map(|n| ifd + 2 + n * 12)
+            .take_while(|&e| self.u16_at(e).is_some())
+            .find(|&e| self.u16_at(e) == Some(tag))
+    }
 }
 
 #[cfg(test)]

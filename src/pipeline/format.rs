@@ -2,8 +2,9 @@
 //!
 //! Format: the explicit one (`format`/`f`/`ext` option or URL extension; the CLI's
 //! output file name), else the source's family: JPEG -> JPEG, PNG -> PNG,
-//! WebP -> WebP, GIF -> PNG (until GIF output exists). Outputs this build cannot
-//! write yet answer 422. Quality: `quality`, else `format_quality` for the format,
+//! WebP -> WebP, GIF -> GIF (one static frame), and the formats we cannot write: SVG
+//! and ICO (nearly always transparent) -> PNG, others -> JPEG. Outputs this
+//! build cannot write yet answer 422. Quality: `quality`, else `format_quality` for the format,
 //! else the server's per-format default, else the server's quality (imgproxy's rule).
 
 use super::Settings;
@@ -16,16 +17,19 @@ pub fn choose(
     source: SourceFormat,
 ) -> Result<OutputFormat, PipelineError> {
     let format = explicit.unwrap_or(match source {
-        SourceFormat::Png | SourceFormat::Gif => OutputFormat::Png,
+        SourceFormat::Png | SourceFormat::Svg | SourceFormat::Ico => OutputFormat::Png,
+        SourceFormat::Gif => OutputFormat::Gif,
         SourceFormat::Webp => OutputFormat::Webp,
         _ => OutputFormat::Jpeg,
     });
     match format {
-        OutputFormat::Jpeg | OutputFormat::Png | OutputFormat::Webp | OutputFormat::Avif => {
-            Ok(format)
-        }
+        OutputFormat::Jpeg
+        | OutputFormat::Png
+        | OutputFormat::Webp
+        | OutputFormat::Gif
+        | OutputFormat::Avif => Ok(format),
         other => Err(PipelineError::Unsupported(format!(
-            "{} output is not supported yet (supported: jpg, png, webp, avif)",
+            "{} output is not supported yet (supported: jpg, png, webp, gif, avif)",
             other.extension()
         ))),
     }
@@ -49,7 +53,9 @@ mod tests {
         assert_eq!(choose(None, SourceFormat::Jpeg), Ok(OutputFormat::Jpeg));
         assert_eq!(choose(None, SourceFormat::Png), Ok(OutputFormat::Png));
         assert_eq!(choose(None, SourceFormat::Webp), Ok(OutputFormat::Webp));
-        assert_eq!(choose(None, SourceFormat::Gif), Ok(OutputFormat::Png));
+        assert_eq!(choose(None, SourceFormat::Gif), Ok(OutputFormat::Gif));
+        assert_eq!(choose(None, SourceFormat::Svg), Ok(OutputFormat::Png));
+        assert_eq!(choose(None, SourceFormat::Tiff), Ok(OutputFormat::Jpeg));
         assert_eq!(
             choose(Some(OutputFormat::Webp), SourceFormat::Jpeg),
             Ok(OutputFormat::Webp)
@@ -58,7 +64,7 @@ mod tests {
             choose(Some(OutputFormat::Avif), SourceFormat::Jpeg),
             Ok(OutputFormat::Avif)
         );
-        assert!(choose(Some(OutputFormat::Gif), SourceFormat::Jpeg).is_err());
+        assert!(choose(Some(OutputFormat::Jxl), SourceFormat::Jpeg).is_err());
     }
 
     #[test]

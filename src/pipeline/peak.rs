@@ -4,7 +4,14 @@
 //! An estimate, deliberately on the high side: under-estimating lets real usage pass
 //! the ceiling, over-estimating only costs some concurrency. Bytes per pixel are
 //! taken as 4 (RGBA, and CMYK JPEGs decode to 4 channels) for the decoded bitmap, 8
-//! for PNG (a 16-bit RGBA row buffer before it is narrowed). The terms, all held at
+//! for PNG (a 16-bit RGBA row buffer before it is narrowed), 8 for GIF (the canvas
+//! and frame 1's own RGBA buffer, at most canvas-sized), 8 for ICO (its PNG entries
+//! take the PNG path), 8 for 8-bit TIFF (the page, plus a whole JPEG-compressed strip
+//! the codec decodes before copying it) and 12 for 16-bit TIFF (the 16-bit page and
+//! its 8-bit copy). AVIF: 10 for 8-bit (dav1d's planes, 3 at 4:4:4, with padding, an
+//! alpha plane, the RGBA output) and 14 for 10/12-bit (2-byte samples). SVG: 12 (the
+//! canvas and two canvas-sized layers for groups with opacity, masks or filters;
+//! deeper nesting can take more). BMP decodes straight into our buffer (4). The terms, all held at
 //! once in the worst case:
 //!
 //! - the source bytes (already in memory while the job runs);
@@ -32,7 +39,12 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
             let d = dct_denominator(sw, sh, p.stored_scale.0, p.stored_scale.1);
             (sw.div_ceil(d), sh.div_ceil(d), 4)
         }
-        SourceFormat::Png => (sw, sh, 8),
+        SourceFormat::Png | SourceFormat::Gif | SourceFormat::Ico => (sw, sh, 8),
+        SourceFormat::Tiff if p.probed.bits_per_sample > 8 => (sw, sh, 12),
+        SourceFormat::Tiff => (sw, sh, 8),
+        SourceFormat::Avif if p.probed.bits_per_sample > 8 => (sw, sh, 14),
+        SourceFormat::Avif => (sw, sh, 10),
+        SourceFormat::Svg => (sw, sh, 12),
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;

@@ -4,11 +4,21 @@
 //! come before decoding (unknown format, over `max_src_resolution`, zero size) cost a
 //! few hundred bytes of parsing even for a decompression bomb. Every length read from
 //! the file is checked against the bytes actually present.
+//!
+//! The size is the one the decoder will produce, which is not always the first size in
+//! the file: a GIF's logical screen (the canvas frame 1 is composited on), an ICO's
+//! chosen entry as its embedded PNG or BMP header says (never the directory's byte
+//! fields), a TIFF's first page, an AVIF's primary item as its `ispe` property says
+//! (the decoder refuses an AV1 frame of another size, so a container that lies about
+//! its size, either way, is a 422 and never a buffer sized by the lie), an SVG's
+//! root `width`/`height`/`viewBox` (the XML is parsed, nothing is drawn). Each decoder
+//! checks that it sees the same size.
 
 use super::error::PipelineError;
 use super::exif;
 
-/// Source formats the probe recognises. Only JPEG, PNG and WebP decode in this build.
+/// Source formats the probe recognises. JPEG, PNG, WebP, GIF, BMP, ICO, TIFF, AVIF and
+/// SVG decode (see `decode/`); HEIF answers 422 "not supported yet".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceFormat {
     Jpeg,
@@ -50,6 +60,10 @@ pub struct Probe {
     pub orientation: u8,
     /// Animated WebP: the decoder takes the first frame from the container.
     pub animated: bool,
+    /// Bits per sample the decoder works in (16 for deep TIFFs and 10/12-bit AVIFs,
+    /// else 8): its buffers are twice as large, which the memory estimate must know
+    /// before decoding.
+    pub bits_per_sample: u8,
 }
 
 /// Probes `bytes` and applies the resolution limit (`max_pixels`, width x height).
@@ -59,6 +73,12 @@ pub fn probe(bytes: &[u8], max_pixels: u64) -> Result<Probe, PipelineError> {
         SourceFormat::Jpeg => jpeg(bytes)?,
         SourceFormat::Png => png(bytes)?,
         SourceFormat::Webp => webp(bytes)?,
+        SourceFormat::Gif => gif(bytes)?,
+        SourceFormat::Bmp => bmp(bytes)?,
+        SourceFormat::Ico => ico(bytes)?,
+        SourceFormat::Tiff => tiff(bytes)?,
+        SourceFormat::Avif => avif(bytes)?,
+        SourceFormat::Svg => svg(bytes)?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -126,6 +146,10 @@ fn be16(b: &[u8], i: usize) -> Option<u16> {
     b.get(i..i + 2).map(|s| u16::from_be_bytes([s[0], s[1]]))
 }
 
+fn le16(b: &[u8], i: usize) -> Option<u16> {
+    b.get(i..i + 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
+}
+
 fn be32(b: &[u8], i: usize) -> Option<u32> {
     b.get(i..i + 4)
         .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
@@ -177,6 +201,7 @@ fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
                 height: height as u32,
                 orientation,
                 animated: false,
+                bits_per_sample: 8,
             });
         }
         i += len;
@@ -216,6 +241,7 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
         height,
         orientation,
         animated: false,
+        bits_per_sample: 8,
     })
 }
 
@@ -283,6 +309,345 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
         height,
         orientation,
         animated,
+        bits_per_sample: 8,
+    })
+}
+
+fn upright(format: SourceFormat, width: u32, height: u32) -> Probe {
+    Probe {
+        format,
+        width,
+        height,
+        orientation: 1,
+        animated: false,
+        bits_per_sample: 8,
+    }
+}
+
+/// The logical screen: frame 1 is composited onto a canvas of this size, whatever
+/// the frame's own rectangle says (a frame larger than the screen is clipped).
+fn gif(b: &[u8]) -> Result<Probe, PipelineError> {
+    let w = le16(b, 6).ok_or_else(|| bad("GIF", "truncated"))?;
+    let h = le16(b, 8).ok_or_else(|| bad("GIF", "truncated"))?;
+    Ok(upright(SourceFormat::Gif, w.into(), h.into()))
+}
+
+/// BITMAPFILEHEADER (14 bytes), then a DIB header: OS/2's 12-byte core header (16-bit
+/// sizes) or BITMAPINFOHEADER and its V2-V5 extensions (signed 32-bit sizes; a
+/// negative height is a top-down bitmap).
+fn bmp(b: &[u8]) -> Result<Probe, PipelineError> {
+    let (w, h) = dib_size(b.get(14..).unwrap_or_default(), "BMP")?;
+    Ok(upright(SourceFormat::Bmp, w, h))
+}
+
+/// Size and bit depth from a DIB header (a BMP file after its 14-byte file header, or
+/// an ICO's BMP entry, whose height counts the AND mask too).
+fn dib_size(d: &[u8], format: &str) -> Result<(u32, u32), PipelineError> {
+    let header = le32(d, 0).ok_or_else(|| bad(format, "truncated DIB header"))?;
+    let (w, h, bits) = match header {
+        12 => {
+            let w = le16(d, 4).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let h = le16(d, 6).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let bits = le16(d, 10).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            (i64::from(w), i64::from(h), bits)
+        }
+        40 | 52 | 56 | 64 | 108 | 124 => {
+            let w = le32(d, 4).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let h = le32(d, 8).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            let bits = le16(d, 14).ok_or_else(|| bad(format, "truncated DIB header"))?;
+            (i64::from(w as i32), i64::from(h as i32), bits)
+        }
+        n => return Err(bad(format, &format!("unknown DIB header size {n}"))),
+    };
+    if !matches!(bits, 1 | 2 | 4 | 8 | 16 | 24 | 32) {
+        return Err(bad(
+            format,
+            &format!("{bits} bits per pixel is not a BMP depth"),
+        ));
+    }
+    if w < 0 {
+        return Err(bad(format, "negative width"));
+    }
+    let size = |v: i64| u32::try_from(v.unsigned_abs()).map_err(|_| bad(format, "size overflows"));
+    Ok((size(w)?, size(h)?))
+}
+
+/// The chosen entry's size, from its own PNG or BMP header.
+fn ico(b: &[u8]) -> Result<Probe, PipelineError> {
+    let data = ico_entry(b)?;
+    let (w, h) = if data.starts_with(PNG_SIGNATURE) {
+        let p = png(data)?;
+        (p.width, p.height)
+    } else {
+        let (w, h) = dib_size(data, "ICO")?;
+        (w, h / 2) // the stored height covers the colour bitmap and the AND mask
+    };
+    Ok(upright(SourceFormat::Ico, w, h))
+}
+
+pub(super) const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The bytes of the ICO entry the decoder uses (the `image` crate's choice): the most
+/// bits per pixel, then the largest directory size, the last one on a tie.
+pub(super) fn ico_entry(b: &[u8]) -> Result<&[u8], PipelineError> {
+    let count = le16(b, 4).ok_or_else(|| bad("ICO", "truncated"))? as usize;
+    let entry = |n: usize| b.get(6 + 16 * n..6 + 16 * (n + 1));
+    let score = |e: &[u8]| {
+        let side = |v: u8| if v == 0 { 256u32 } else { u32::from(v) };
+        (u16::from_le_bytes([e[6], e[7]]), side(e[0]) * side(e[1]))
+    };
+    let last = count
+        .checked_sub(1)
+        .and_then(entry)
+        .ok_or_else(|| bad("ICO", "no entries, or the directory is truncated"))?;
+    let mut best = last;
+    for n in 0..count - 1 {
+        let e = entry(n).ok_or_else(|| bad("ICO", "the directory is truncated"))?;
+        if score(e) > score(best) {
+            best = e;
+        }
+    }
+    let (len, offset) = (le32(best, 8).unwrap_or(0), le32(best, 12).unwrap_or(0));
+    b.get(offset as usize..(offset as usize).saturating_add(len as usize))
+        .ok_or_else(|| bad("ICO", "the entry lies past the end of the file"))
+}
+
+/// The first ISOBMFF box of `b`: (type, payload, its whole length), if it fits.
+fn first_box(b: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let kind = b.get(4..8)?;
+    let (start, end) = match be32(b, 0)? {
+        0 => (8, b.len()),
+        1 => {
+            let large = u64::from(be32(b, 8)?) << 32 | u64::from(be32(b, 12)?);
+            (16, usize::try_from(large).ok()?)
+        }
+        n => (8, n as usize),
+    };
+    Some((kind, b.get(start..end)?, end))
+}
+
+/// ISOBMFF boxes in `b`, as (type, payload); stops at the first box that does not fit.
+fn boxes(mut b: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    std::iter::from_fn(move || {
+        let (kind, payload, end) = first_box(b)?;
+        b = &b[end..];
+        Some((kind, payload))
+    })
+}
+
+/// Whether `b` is exactly a sequence of whole boxes.
+fn tiles(mut b: &[u8]) -> bool {
+    while !b.is_empty() {
+        match first_box(b) {
+            Some((_, _, end)) => b = &b[end..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn child<'a>(b: &'a [u8], kind: &[u8]) -> Option<&'a [u8]> {
+    boxes(b).find(|(k, _)| *k == kind).map(|(_, p)| p)
+}
+
+/// The primary item's `ispe` (its size) and `av1C` (its depth), through `meta`, `pitm`
+/// and `iprp` (`ipco` holds the properties, `ipma` says which belong to which item).
+///
+/// The file, `meta`, `iprp` and `ipco` must be made of whole boxes: the container
+/// parser (`avif-parse`) reserves a box's claimed size before reading it, so a
+/// truncated `mdat` or a box claiming more than its parent holds is refused here.
+fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
+    let no = |what: &str| bad("AVIF", what);
+    if !tiles(b) {
+        return Err(no("a box runs past the end of the file (truncated?)"));
+    }
+    let meta = child(b, b"meta")
+        .and_then(|m| m.get(4..))
+        .ok_or_else(|| no("no meta box"))?;
+    let pitm = child(meta, b"pitm").ok_or_else(|| no("no primary item"))?;
+    let primary = match pitm.first() {
+        Some(0) => be16(pitm, 4).map(u32::from),
+        _ => be32(pitm, 4),
+    }
+    .ok_or_else(|| no("short pitm"))?;
+    let iprp = child(meta, b"iprp").ok_or_else(|| no("no item properties"))?;
+    let ipco = child(iprp, b"ipco").ok_or_else(|| no("no item properties"))?;
+    let ipma = child(iprp, b"ipma").ok_or_else(|| no("no property associations"))?;
+    if ![meta, iprp, ipco].into_iter().all(tiles) {
+        return Err(no("a box runs past the end of its parent"));
+    }
+    if !tiles(meta) || !tiles(iprp) || !tiles(ipco) {
+        return Err(no("a box runs past the end of its parent"));
+    }
+    let (version, wide) = (
+        ipma.first().copied().unwrap_or(0),
+        ipma.get(3).is_some_and(|f| f & 1 != 0),
+    );
+    let entries = be32(ipma, 4).ok_or_else(|| no("short ipma"))?;
+    let (mut i, mut props) = (8usize, None);
+    for _ in 0..entries {
+        let (id, id_len) = if version < 1 {
+            (be16(ipma, i).map(u32::from), 2)
+        } else {
+            (be32(ipma, i), 4)
+        };
+        let id = id.ok_or_else(|| no("short ipma"))?;
+        let n = *ipma.get(i + id_len).ok_or_else(|| no("short ipma"))? as usize;
+        let len = n * if wide { 2 } else { 1 };
+        let list = ipma
+            .get(i + id_len + 1..i + id_len + 1 + len)
+            .ok_or_else(|| no("short ipma"))?;
+        if id == primary {
+            props = Some(list);
+            break;
+        }
+        i += id_len + 1 + len;
+    }
+    let list = props.ok_or_else(|| no("the primary item has no properties"))?;
+    let indices: Vec<usize> = if wide {
+        list.chunks_exact(2)
+            .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]]) & 0x7FFF))
+            .collect()
+    } else {
+        list.iter().map(|&c| usize::from(c & 0x7F)).collect()
+    };
+    let (mut size, mut bits) = (None, 8);
+    for (n, (kind, p)) in boxes(ipco).enumerate() {
+        if !indices.contains(&(n + 1)) {
+            continue;
+        }
+        match kind {
+            b"ispe" => size = be32(p, 4).zip(be32(p, 8)),
+            // av1C byte 2: high_bitdepth (0x40), twelve_bit (0x20)
+            b"av1C" if p.get(2).is_some_and(|f| f & 0x40 != 0) => bits = 16,
+            _ => {}
+        }
+    }
+    let (w, h) = size.ok_or_else(|| no("the primary item has no ispe (size)"))?;
+    Ok(Probe {
+        bits_per_sample: bits,
+        ..upright(SourceFormat::Avif, w, h)
+    })
+}
+
+/// The root `<svg>`'s `width` and `height` (absolute units at 96 dpi, as usvg), one
+/// of them and the `viewBox`'s aspect ratio, else the `viewBox`, else usvg's 100x100;
+/// rounded up. Relative units (`%`, `em`) count as absent.
+///
+/// Only the root's start tag is read (`prepare` runs on the server's async threads):
+/// the document is parsed, and a malformed one refused, by the decoder on a worker.
+fn svg(b: &[u8]) -> Result<Probe, PipelineError> {
+    let text = std::str::from_utf8(b).map_err(|_| bad("SVG", "not UTF-8"))?;
+    let tag = svg_root(text).ok_or_else(|| bad("SVG", "no <svg> root element"))?;
+    let attr = |name: &str| svg_attribute(tag, name);
+    let len = |name| attr(name).and_then(svg_length);
+    let view_box = attr("viewBox").and_then(|v| {
+        let n: Vec<f64> = v
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().ok())
+            .collect::<Option<_>>()?;
+        (n.len() == 4 && n[2] > 0.0 && n[3] > 0.0).then(|| (n[2], n[3]))
+    });
+    let (w, h) = match (len("width"), len("height"), view_box) {
+        (Some(w), Some(h), _) => (w, h),
+        (Some(w), None, Some((vw, vh))) => (w, w * vh / vw),
+        (None, Some(h), Some((vw, vh))) => (h * vw / vh, h),
+        (None, None, Some(vb)) => vb,
+        (w, h, None) => (w.unwrap_or(100.0), h.unwrap_or(100.0)),
+    };
+    let px = |v: f64| match v.ceil() {
+        v if v >= 1.0 && v < f64::from(u32::MAX) => Ok(v as u32),
+        _ => Err(bad("SVG", "the root's size is not a positive number")),
+    };
+    Ok(upright(SourceFormat::Svg, px(w)?, px(h)?))
+}
+
+/// The attribute text of the root element's start tag, if it is `<svg>` (or
+/// `<prefix:svg>`), past the prolog: XML declaration, processing instructions,
+/// comments and a DOCTYPE (with its internal subset).
+fn svg_root(text: &str) -> Option<&str> {
+    let after = |s: &str, end: &str| s.find(end).map(|i| i + end.len());
+    let mut s = text.trim_start_matches('\u{feff}');
+    loop {
+        s = s.trim_start();
+        let skip = if s.starts_with("<?") {
+            after(s, "?>")?
+        } else if s.starts_with("<!--") {
+            after(s, "-->")?
+        } else if s.starts_with("<!DOCTYPE") {
+            // an internal subset `[...]` may hold '>' characters
+            let gt = s.find('>')?;
+            match s.find('[') {
+                Some(open) if open < gt => {
+                    let close = open + s[open..].find(']')?;
+                    close + after(&s[close..], ">")?
+                }
+                _ => gt + 1,
+            }
+        } else {
+            break;
+        };
+        s = &s[skip..];
+    }
+    let rest = s.strip_prefix('<')?;
+    let name_end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
+    let name = &rest[..name_end];
+    if name != "svg" && !name.ends_with(":svg") {
+        return None;
+    }
+    let mut quote = None;
+    for (i, c) in rest.char_indices().skip(name_end) {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '>') => return Some(&rest[name_end..i]),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `name="value"` (or single quotes) in a start tag's attribute text.
+fn svg_attribute<'a>(mut tag: &'a str, name: &str) -> Option<&'a str> {
+    loop {
+        tag = tag.trim_start();
+        let eq = tag.find('=')?;
+        let key = tag[..eq].trim();
+        let value = tag[eq + 1..].trim_start();
+        let q = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+        let end = value[1..].find(q)? + 1;
+        if key == name {
+            return Some(&value[1..end]);
+        }
+        tag = &value[end + 1..];
+    }
+}
+
+fn svg_length(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let number = s.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
+    let px_per_unit = match &s[number.len()..] {
+        "" | "px" => 1.0,
+        "pt" => 4.0 / 3.0,
+        "pc" => 16.0,
+        "mm" => 96.0 / 25.4,
+        "cm" => 96.0 / 2.54,
+        "in" => 96.0,
+        _ => return None,
+    };
+    number.trim().parse::<f64>().ok().map(|v| v * px_per_unit)
+}
+
+/// IFD0 (the first page; later pages are never read): size, depth, orientation.
+fn tiff(b: &[u8]) -> Result<Probe, PipelineError> {
+    let w = exif::ifd0_value(b, 256, true).ok_or_else(|| bad("TIFF", "no ImageWidth"))?;
+    let h = exif::ifd0_value(b, 257, true).ok_or_else(|| bad("TIFF", "no ImageLength"))?;
+    let bits = exif::ifd0_value(b, 258, false).unwrap_or(1);
+    Ok(Probe {
+        orientation: exif::orientation(b),
+        bits_per_sample: if bits > 8 { 16 } else { 8 },
+        ..upright(SourceFormat::Tiff, w, h)
     })
 }
 
@@ -346,9 +711,161 @@ mod tests {
         assert_eq!(probe(b"", 1), Err(PipelineError::UnknownFormat));
         assert_eq!(probe(b"hello world", 1), Err(PipelineError::UnknownFormat));
         assert!(matches!(
-            probe(b"GIF89a\x01\0\x01\0", 1),
+            probe(b"\0\0\0\x14ftypheic\0\0\0\0", 1),
             Err(PipelineError::Unsupported(_))
         ));
+        assert!(probe(b"<html><svg width=\"1\" height=\"1\"/></html>", u64::MAX).is_err());
         assert!(probe(&[0xFF, 0xD8, 0xFF, 0xC0, 0x00], 1).is_err());
+    }
+
+    #[test]
+    fn gif_takes_the_logical_screen() {
+        let p = probe(b"GIF89a\x10\x27\x0a\0\0\0\0", u64::MAX).unwrap();
+        assert_eq!(
+            (p.format, p.width, p.height),
+            (SourceFormat::Gif, 10000, 10)
+        );
+        let bomb = b"GIF89a\xff\xff\xff\xff\0\0\0";
+        assert!(matches!(
+            probe(bomb, 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        assert!(probe(b"GIF89a\x01", 1).is_err());
+    }
+
+    fn bmp_header(w: i32, h: i32, bits: u16) -> Vec<u8> {
+        let mut b = b"BM".to_vec();
+        b.extend_from_slice(&[0; 12]);
+        b.extend_from_slice(&40u32.to_le_bytes());
+        b.extend_from_slice(&w.to_le_bytes());
+        b.extend_from_slice(&h.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&bits.to_le_bytes());
+        b.extend_from_slice(&[0; 24]);
+        b
+    }
+
+    #[test]
+    fn bmp_sizes_depths_and_bombs() {
+        let p = probe(&bmp_header(160, -120, 24), u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Bmp, 160, 120));
+        assert!(matches!(
+            probe(&bmp_header(16, 16, 7), u64::MAX),
+            Err(PipelineError::Decode(_))
+        ));
+        assert!(matches!(
+            probe(&bmp_header(50000, 50000, 8), 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        assert!(probe(&bmp_header(-5, 5, 24), u64::MAX).is_err());
+        assert!(probe(b"BM\0\0", u64::MAX).is_err());
+    }
+
+    fn ico(entries: &[(u8, u16, &[u8])]) -> Vec<u8> {
+        let mut b = vec![0, 0, 1, 0];
+        b.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        let mut offset = 6 + 16 * entries.len();
+        for (side, bits, data) in entries {
+            b.extend_from_slice(&[*side, *side, 0, 0, 1, 0]);
+            b.extend_from_slice(&bits.to_le_bytes());
+            b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            b.extend_from_slice(&(offset as u32).to_le_bytes());
+            offset += data.len();
+        }
+        for (_, _, data) in entries {
+            b.extend_from_slice(data);
+        }
+        b
+    }
+
+    #[test]
+    fn ico_reads_the_chosen_entry_not_the_directory() {
+        let dib = |w: i32, h: i32| bmp_header(w, h, 32)[14..].to_vec();
+        let f = ico(&[
+            (16, 32, &dib(16, 32)),
+            (48, 32, &dib(48, 96)),
+            (32, 32, &dib(32, 64)),
+        ]);
+        let p = probe(&f, u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Ico, 48, 48));
+        // the directory says 16x16; the embedded PNG's IHDR says 60000x60000
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&60000u32.to_be_bytes());
+        png.extend_from_slice(&60000u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        let bomb = ico(&[(16, 32, &png)]);
+        assert!(matches!(
+            probe(&bomb, 50_000_000),
+            Err(PipelineError::TooLarge(_))
+        ));
+        let mut past_eof = ico(&[(16, 32, &dib(16, 32))]);
+        past_eof[18..22].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        assert!(matches!(
+            probe(&past_eof, u64::MAX),
+            Err(PipelineError::Decode(_))
+        ));
+        assert!(probe(&ico(&[]), u64::MAX).is_err());
+    }
+
+    #[test]
+    fn tiff_ifd0() {
+        // II, IFD at 8: width LONG 100000, length SHORT 3, bits SHORT 16, orientation 6
+        let mut t = b"II*\0\x08\0\0\0\x04\0".to_vec();
+        for (tag, kind, value) in [
+            (256u16, 4u16, 100_000u32),
+            (257, 3, 3),
+            (258, 3, 16),
+            (274, 3, 6),
+        ] {
+            t.extend_from_slice(&tag.to_le_bytes());
+            t.extend_from_slice(&kind.to_le_bytes());
+            t.extend_from_slice(&1u32.to_le_bytes());
+            t.extend_from_slice(&value.to_le_bytes());
+        }
+        t.extend_from_slice(&[0; 4]);
+        let p = probe(&t, u64::MAX).unwrap();
+        assert_eq!(
+            (
+                p.format,
+                p.width,
+                p.height,
+                p.orientation,
+                p.bits_per_sample
+            ),
+            (SourceFormat::Tiff, 100_000, 3, 6, 16)
+        );
+        assert!(matches!(probe(&t, 50_000), Err(PipelineError::TooLarge(_))));
+        assert!(probe(&t[..20], u64::MAX).is_err());
+    }
+
+    #[test]
+    fn svg_sizes() {
+        let size = |attrs: &str| {
+            let svg = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" {attrs}/>"#);
+            probe(svg.as_bytes(), 50_000_000).map(|p| (p.width, p.height))
+        };
+        assert_eq!(
+            size(r#"width="200" height="120" viewBox="0 0 20 12""#),
+            Ok((200, 120))
+        );
+        assert_eq!(size(r#"viewBox="0 0 64 32""#), Ok((64, 32)));
+        assert_eq!(size(r#"viewBox="0,0,64.5,32""#), Ok((65, 32)));
+        assert_eq!(size(r#"width="1in" viewBox="0 0 2 1""#), Ok((96, 48)));
+        assert_eq!(
+            size(r#"width="100%" height="30pt" viewBox="0 0 2 1""#),
+            Ok((80, 40))
+        );
+        assert_eq!(size(r#"width="1e3px" height="10""#), Ok((1000, 10)));
+        assert_eq!(size(""), Ok((100, 100)));
+        assert!(matches!(
+            size(r#"width="1e6" height="1e6""#),
+            Err(PipelineError::TooLarge(_))
+        ));
+        assert!(size(r#"width="-5" height="5""#).is_err());
+        // the prolog is skipped; attributes may use either quote and spacing
+        let svg = "\u{feff}<?xml version='1.0'?>\n<!-- a > b --><!DOCTYPE svg [\n<!ENTITY e \"x\">\n]>\n\
+                   <svg:svg xmlns:svg='http://www.w3.org/2000/svg' title=\"a>b\" width = '30' height=\"20\">";
+        let p = probe(svg.as_bytes(), u64::MAX).unwrap();
+        assert_eq!((p.format, p.width, p.height), (SourceFormat::Svg, 30, 20));
     }
 }

@@ -81,7 +81,7 @@ pub(in crate::pipeline) fn catch_libjpeg<T>(
 /// Naive CMYK -> RGB (no ICC profile yet: `R = (255-C)(255-K)/255`), compacting 4 bytes
 /// per pixel to 3 in place. `inverted` is Adobe's convention (samples stored as 255-C
 /// etc.), which nearly all CMYK JPEGs use.
-fn cmyk_to_rgb_in_place(px: &mut Vec<u8>, inverted: bool) {
+pub(super) fn cmyk_to_rgb_in_place(px: &mut Vec<u8>, inverted: bool) {
     let n = px.len() / 4;
     for i in 0..n {
         let s = &px[4 * i..4 * i + 4];

@@ -2,12 +2,20 @@
 //!
 //! JPEG decodes at the largest DCT scale (1/8, 1/4, 1/2) that still leaves at least
 //! as many pixels as the output needs along both axes (Pillow's `draft()` rule; the
-//! codec study measured SSIM >= 0.998 against a full decode + Lanczos3). PNG and WebP
-//! decode at full size. Each decoder re-checks that its own header agrees with the
+//! codec study measured SSIM >= 0.998 against a full decode + Lanczos3). PNG, WebP,
+//! GIF, BMP, ICO, TIFF and AVIF decode at full size (GIF, BMP and ICO through the
+//! `image` crate, see [`via_image`]); SVG is drawn at its intrinsic size. Each decoder re-checks that its own header agrees with the
 //! probe, so a file cannot pass the size limit with one header and allocate by another.
 
+mod avif;
+mod bmp;
+mod gif;
+mod ico;
 pub(in crate::pipeline) mod jpeg;
 mod png;
+mod svg;
+mod tiff;
+mod via_image;
 mod webp;
 
 use super::bitmap::Bitmap;
@@ -29,6 +37,12 @@ pub fn decode(
         }
         SourceFormat::Png => png::decode(bytes, probe)?,
         SourceFormat::Webp => webp::decode(bytes, probe)?,
+        SourceFormat::Gif => gif::decode(bytes, probe)?,
+        SourceFormat::Bmp => bmp::decode(bytes, probe)?,
+        SourceFormat::Ico => ico::decode(bytes, probe)?,
+        SourceFormat::Tiff => tiff::decode(bytes, probe)?,
+        SourceFormat::Avif => avif::decode(bytes, probe)?,
+        SourceFormat::Svg => svg::decode(bytes, probe)?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -106,19 +120,24 @@ mod tests {
             height: 10,
             orientation: 1,
             animated: false,
+            bits_per_sample: 8,
         };
-        for bytes in [&b""[..], b"\xFF\xD8", &[0xFF; 100]] {
-            assert!(decode(bytes, &probe, 1.0, 1.0).is_err());
-            let png = Probe {
-                format: SourceFormat::Png,
-                ..probe
-            };
-            assert!(decode(bytes, &png, 1.0, 1.0).is_err());
-            let webp = Probe {
-                format: SourceFormat::Webp,
-                ..probe
-            };
-            assert!(decode(bytes, &webp, 1.0, 1.0).is_err());
+        let formats = [
+            SourceFormat::Jpeg,
+            SourceFormat::Png,
+            SourceFormat::Webp,
+            SourceFormat::Gif,
+            SourceFormat::Bmp,
+            SourceFormat::Ico,
+            SourceFormat::Tiff,
+            SourceFormat::Avif,
+            SourceFormat::Svg,
+        ];
+        for bytes in [&b""[..], b"\xFF\xD8", &[0xFF; 100], b"GIF89a\x0a\0\x0a\0"] {
+            for format in formats {
+                let p = Probe { format, ..probe };
+                assert!(decode(bytes, &p, 1.0, 1.0).is_err(), "{format:?}");
+            }
         }
     }
 }

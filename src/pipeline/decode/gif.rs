@@ -1,0 +1,70 @@
+//! GIF decoding with the `gif` crate (through `image`'s `GifDecoder`): the first
+//! frame, composited on a transparent canvas of the logical screen's size, as RGBA.
+//!
+//! Only frame 1 is decoded, so an animation costs one frame however many it has (the
+//! 10000-frame bomb costs one canvas); nothing before frame 1 can be disposed of, so
+//! disposal modes do not change it. Interlacing and the transparent index are the gif
+//! crate's. A frame larger than the screen is refused by the allocation fence in
+//! [`super::via_image`]; a truncated frame is an error, never a partly grey picture.
+
+use image::codecs::gif::GifDecoder;
+
+use super::super::bitmap::Bitmap;
+use super::super::error::PipelineError;
+use super::super::probe::Probe;
+use super::via_image;
+
+pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
+    via_image::decode("GIF", GifDecoder::new, bytes, probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::probe;
+
+    const PALETTE: [u8; 6] = [255, 0, 0, 0, 0, 255]; // red, blue
+
+    /// A `w`x`h` screen with frames of (left, top, width, height, colour index).
+    fn gif(w: u16, h: u16, frames: &[(u16, u16, u16, u16, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = gif::Encoder::new(&mut out, w, h, &PALETTE).unwrap();
+            for &(left, top, fw, fh, index) in frames {
+                let mut f = gif::Frame::from_indexed_pixels(
+                    fw,
+                    fh,
+                    vec![index; fw as usize * fh as usize],
+                    None,
+                );
+                (f.left, f.top) = (left, top);
+                enc.write_frame(&f).unwrap();
+            }
+        }
+        out
+    }
+
+    fn run(bytes: &[u8]) -> Result<Bitmap, PipelineError> {
+        decode(bytes, &probe::probe(bytes, 50_000_000)?)
+    }
+
+    #[test]
+    fn frame_one_sits_on_a_transparent_canvas() {
+        // frame 1 is 1x1 at (2, 1) on a 4x2 screen; frame 2 (blue, full) is never drawn
+        let img = run(&gif(4, 2, &[(2, 1, 1, 1, 0), (0, 0, 4, 2, 1)])).unwrap();
+        assert_eq!((img.width, img.height, img.channels), (4, 2, 4));
+        let px = |x: usize, y: usize| &img.pixels[(y * 4 + x) * 4..][..4];
+        assert_eq!(px(2, 1), [255, 0, 0, 255]);
+        assert_eq!(px(0, 0), [0, 0, 0, 0]);
+        assert_eq!(px(3, 1), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn truncated_and_oversized_frames_are_errors() {
+        let full = gif(8, 8, &[(0, 0, 8, 8, 1)]);
+        assert!(run(&full).is_ok());
+        assert!(run(&full[..full.len() - 6]).is_err(), "a cut frame");
+        // a 16x16 frame on a 2x2 screen: more than the canvas-sized fence
+        assert!(run(&gif(2, 2, &[(0, 0, 16, 16, 0)])).is_err());
+    }
+}
