@@ -3,9 +3,11 @@
 
 mod support;
 
+mod builders;
 mod cache;
 mod errors;
 mod headers;
+mod health_cli;
 mod process;
 mod raw;
 mod s3;
