@@ -5,6 +5,7 @@ mod support;
 
 mod builders;
 mod cache;
+mod docs;
 mod errors;
 mod headers;
 mod health_cli;
