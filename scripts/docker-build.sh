@@ -2,10 +2,12 @@
 # docker-build.sh — the Dockerfile's build and run, checked without a Docker daemon.
 #
 # Reads the Dockerfile and does what `docker build` + `docker run` would, in a plain shell:
-#   1. runs the builder stage's RUN lines that call scripts/build-release.sh (the stage's
-#      only build steps: deps, build, stage), in this checkout, with the runtime root
-#      `/staging` replaced by a temporary folder; target/ is reused, so only what changed
-#      is compiled (CARGO_TARGET_DIR is honoured);
+#   1. replays the builder stage: each COPY (from the build context: the files git knows
+#      of, less .dockerignore) into a folder standing for its WORKDIR, and each RUN that
+#      calls scripts/build-release.sh (deps with stub sources, build, stage), with the
+#      runtime root `/staging` replaced by a temporary folder. Only the apt-get RUNs are
+#      skipped (nasm is installed by .ci/run). target/ (or CARGO_TARGET_DIR) serves as the
+#      builder's target dir, so dependencies are reused and a rerun compiles only aperture;
 #   2. takes the runtime stage's WORKDIR, ENV, USER, EXPOSE, CMD and HEALTHCHECK, and runs
 #      CMD from the staged files with exactly that environment (nothing else of the
 #      caller's) and PORT set to a free port, as the USER's uid when run as root
@@ -31,71 +33,31 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- parse the Dockerfile: shell assignments, values quoted --------------------------
-eval "$(python3 - Dockerfile "$staging" <<'PY'
-import json, re, shlex, sys
-path, staging = sys.argv[1], sys.argv[2]
-lines, cur = [], ""
-for raw in open(path):
-    s = raw.rstrip("\n")
-    if not cur and (not s.strip() or s.lstrip().startswith("#")):
-        continue
-    if cur and s.lstrip().startswith("#"):
-        continue
-    if s.endswith("\\"):
-        cur += s[:-1] + " "
-        continue
-    lines.append((cur + s).strip())
-    cur = ""
-stages, stage = [], None
-for l in lines:
-    word, _, rest = l.partition(" ")
-    word = word.upper()
-    if word == "FROM":
-        stage = {"from": rest, "run": [], "env": {}, "workdir": "/", "user": "",
-                 "expose": [], "cmd": None, "health": None}
-        stages.append(stage)
-    elif word == "RUN":
-        stage["run"].append(rest)
-    elif word == "ENV":
-        for tok in shlex.split(rest):
-            k, _, v = tok.partition("=")
-            stage["env"][k] = v
-    elif word == "WORKDIR":
-        stage["workdir"] = rest
-    elif word == "USER":
-        stage["user"] = rest
-    elif word == "EXPOSE":
-        stage["expose"] += rest.split()
-    elif word == "CMD":
-        stage["cmd"] = json.loads(rest)
-    elif word == "HEALTHCHECK":
-        m = re.search(r"\bCMD\s+(\[.*\])\s*$", rest)
-        stage["health"] = json.loads(m.group(1)) if m else None
-build = [r for st in stages[:-1] for r in st["run"] if "scripts/build-release.sh" in r]
-rt = stages[-1]
-assert build, "no builder RUN line calls scripts/build-release.sh"
-assert rt["cmd"] and rt["health"], "runtime stage needs CMD and HEALTHCHECK CMD (exec form)"
-q = shlex.quote
-print("build_steps=(" + " ".join(q(r.replace("/staging", staging)) for r in build) + ")")
-print("image_env=(" + " ".join(q(f"{k}={v}") for k, v in rt["env"].items()) + ")")
-print(f"workdir={q(rt['workdir'])} user={q(rt['user'].split(':')[0])}")
-print("expose=(" + " ".join(q(p.split('/')[0]) for p in rt["expose"]) + ")")
-print("cmd=(" + " ".join(map(q, rt["cmd"])) + ")")
-print("health=(" + " ".join(map(q, rt["health"])) + ")")
-print(f"image_port={q(rt['env'].get('PORT', ''))}")
-PY
-)"
+# --- parse the Dockerfile -------------------------------------------------------------
+eval "$(python3 scripts/lib/dockerfile.py parse Dockerfile "$staging")"
 [[ -n "$image_port" && " ${expose[*]} " == *" $image_port "* ]] \
   || die "EXPOSE (${expose[*]}) does not include the image's PORT ($image_port)"
 
-# --- 1. the builder stage's steps ------------------------------------------------------
+# --- 1. the builder stage's COPY and build steps -------------------------------------------
+# A fixed folder (inside target/, so ignored) stands for the builder's WORKDIR: a stable
+# path keeps cargo's artifacts of the copied crates reusable from one run to the next.
+target_dir="$(mkdir -p "${CARGO_TARGET_DIR:-target}" && cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+build_dir="$target_dir/docker-build$build_workdir"
+rm -rf "$build_dir" && mkdir -p "$build_dir"
+for s in "${skipped[@]}"; do log "skipped (system packages, provided by .ci/run): RUN ${s:0:60}..."; done
 start=$SECONDS
-for step in "${build_steps[@]}"; do
-  log "RUN $step"
-  bash -euo pipefail -c "$step"
+for step in "${steps[@]}"; do
+  log "$step"
+  case "$step" in
+    COPY\ *)
+      read -r -a copy_args <<<"${step#COPY }"
+      python3 scripts/lib/dockerfile.py copy "$PWD" "$build_dir" "${copy_args[@]}";;
+    RUN\ *)
+      ( cd "$build_dir" && env "${build_env[@]}" CARGO_TARGET_DIR="$target_dir" \
+          bash -euo pipefail -c "${step#RUN }" );;
+  esac
 done
-log "build + stage: $((SECONDS - start)) s"
+log "builder stage: $((SECONDS - start)) s"
 [[ -x "$staging/usr/local/bin/aperture" ]] || die "the stage step left no usr/local/bin/aperture"
 
 # --- 2. run CMD as the image would --------------------------------------------------
