@@ -1,6 +1,7 @@
 //! docs/configuration.md cannot drift: its table has one row per `APERTURE_*` variable
 //! of `src/config/env.rs`, naming the key it sets and that key's default from
-//! `config/default.toml`, in that order.
+//! `config/default.toml`, in that order; and every key set in `config/default.toml` has
+//! a variable.
 
 use aperture::config::{DEFAULT_TOML, ENV_KEYS};
 use figment::Figment;
@@ -32,6 +33,23 @@ fn default_cell(defaults: &Figment, key: &str) -> String {
     format!("`{text}`")
 }
 
+/// The dotted keys of the leaves under `value`.
+fn leaf_keys(prefix: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Dict(_, dict) => {
+            for (k, v) in dict {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaf_keys(&key, v, out);
+            }
+        }
+        _ => out.push(prefix.to_owned()),
+    }
+}
+
 #[test]
 fn configuration_md_lists_every_variable_with_its_key_and_default() {
     let doc = std::fs::read_to_string(
@@ -55,6 +73,17 @@ fn configuration_md_lists_every_variable_with_its_key_and_default() {
         })
         .collect();
     let mut problems = Vec::new();
+    // every key set in config/default.toml has its variable (and so its row)
+    let mut keys = Vec::new();
+    leaf_keys("", &defaults.find_value("").unwrap(), &mut keys);
+    assert!(keys.len() > 30, "default.toml parsed into {keys:?}");
+    for key in keys {
+        if !ENV_KEYS.iter().any(|(_, k)| *k == key) {
+            problems.push(format!(
+                "config/default.toml key {key} has no APERTURE_* variable"
+            ));
+        }
+    }
     for (i, want) in expected.iter().enumerate() {
         match rows.get(i) {
             Some(row) if row.len() >= 4 && row[..3] == want[..] && !row[3].is_empty() => {}
