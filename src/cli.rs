@@ -1,5 +1,6 @@
 //! The `aperture` command line: `serve` runs the server, `sign` prints signed paths,
-//! `convert` runs the image pipeline on local files.
+//! `convert` runs the image pipeline on local files, `health` probes a running server
+//! (the container's HEALTHCHECK).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,45 @@ pub enum Command {
         #[arg(long, default_value = "")]
         options: String,
     },
+    /// Exit 0 when the server configured by the same environment (APERTURE_LISTEN or
+    /// PORT) answers `GET /health` with 200 within 3 s, else 1. For HEALTHCHECK.
+    Health {
+        /// host:port to probe instead of the configured listen address.
+        #[arg(long)]
+        addr: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `aperture health`: one `GET /health` over HTTP/1.1 to `addr` (an unspecified
+/// address such as 0.0.0.0 is probed on loopback). Returns the reason on failure.
+pub fn health(addr: std::net::SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let fail = |e: std::io::Error| format!("{addr}: {e}");
+    let mut conn = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(fail)?;
+    conn.set_read_timeout(Some(timeout)).map_err(fail)?;
+    conn.set_write_timeout(Some(timeout)).map_err(fail)?;
+    write!(
+        conn,
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(fail)?;
+    let mut head = [0u8; 64];
+    let n = conn.read(&mut head).map_err(fail)?;
+    let status = String::from_utf8_lossy(&head[..n]);
+    let status = status.lines().next().unwrap_or("");
+    match status.split(' ').nth(1) {
+        Some("200") => Ok(()),
+        _ => Err(format!("{addr}: GET /health answered `{status}`")),
+    }
 }
 
 /// `aperture convert`: reads `input`, applies `options` with the built-in defaults

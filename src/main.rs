@@ -75,6 +75,26 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Health { addr, config } => health(addr, config),
+    }
+}
+
+/// `aperture health`: the address given, else the one `serve` would listen on.
+fn health(addr: Option<String>, config: Option<std::path::PathBuf>) -> ExitCode {
+    let overrides = CliOverrides { listen: addr };
+    let listen = match cli::load_config(config.as_deref(), &overrides) {
+        Ok(c) => c.server.listen,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli::health(listen, std::time::Duration::from_secs(3)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aperture health: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -3,9 +3,12 @@
 
 mod support;
 
+mod builders;
 mod cache;
+mod docs;
 mod errors;
 mod headers;
+mod health_cli;
 mod process;
 mod raw;
 mod s3;

@@ -30,15 +30,7 @@ impl ChildServer {
     /// Signed with the test key and salt, serving a fresh fixture root, plus `env`.
     pub fn start(env: &[(&str, String)]) -> ChildServer {
         let root = Root::new();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_aperture"));
-        cmd.arg("serve");
-        // aperture refuses unknown APERTURE_* variables; start from none of the caller's.
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().into_owned();
-            if k.starts_with("APERTURE_") || k == "PORT" || k.starts_with("AWS_") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = aperture_command("serve");
         cmd.env("APERTURE_LISTEN", "127.0.0.1:0")
             .env("APERTURE_LOCAL_ROOT", root.path())
             .env("APERTURE_KEY", KEY_HEX)
@@ -88,6 +80,20 @@ impl Drop for ChildServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The aperture binary with `subcommand`, and none of the caller's `APERTURE_*`, `PORT`
+/// or `AWS_*` variables (aperture refuses unknown `APERTURE_*` ones).
+pub fn aperture_command(subcommand: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aperture"));
+    cmd.arg(subcommand);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("APERTURE_") || k == "PORT" || k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
 }
 
 /// Waits for `aperture listening on http://ADDR`, then keeps draining stdout on a thread

@@ -68,6 +68,37 @@ impl Root {
     }
 }
 
+/// A GET of a full URL (for servers other than a [`TestServer`], e.g. a child process).
+pub async fn get_url(url: &str) -> TestResponse {
+    let client: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::get(url).body(Empty::new()).expect("a valid URL");
+    collect(client.request(req)).await
+}
+
+/// Awaits a response (30 s at most) and its whole body.
+async fn collect<B>(
+    resp: impl std::future::Future<
+        Output = Result<http::Response<B>, hyper_util::client::legacy::Error>,
+    >,
+) -> TestResponse
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let resp = tokio::time::timeout(Duration::from_secs(30), resp)
+        .await
+        .expect("response within 30 s")
+        .expect("request");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("complete body").to_bytes();
+    TestResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub signer: Signer,
@@ -159,20 +190,7 @@ impl TestServer {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = tokio::time::timeout(
-            Duration::from_secs(30),
-            self.client.request(req.body(Empty::new()).unwrap()),
-        )
-        .await
-        .expect("response within 30 s")
-        .expect("request");
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.expect("complete body").to_bytes();
-        TestResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
+        collect(self.client.request(req.body(Empty::new()).unwrap())).await
     }
 
     /// A POST of `body` with the given `Content-Type`.
@@ -185,17 +203,7 @@ impl TestServer {
             .header("content-type", content_type)
             .body(Full::new(Bytes::copy_from_slice(body)))
             .unwrap();
-        let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
-            .await
-            .expect("response within 30 s")
-            .expect("request");
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.expect("complete body").to_bytes();
-        TestResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
+        collect(client.request(req)).await
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
