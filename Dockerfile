@@ -11,11 +11,12 @@
 # is honored (listens on 0.0.0.0:$PORT when APERTURE_LISTEN is unset).
 
 FROM rust:1.95-slim-bookworm AS builder
-# nasm: mozjpeg's SIMD code (without it JPEG work falls back to slower C).
+# nasm: mozjpeg's and rav1e's SIMD code (without it JPEG work falls back to slower C).
+# libdav1d-dev + pkg-config: AVIF decoding links the system's libdav1d.
 # Unpinned on purpose (DL3008): bookworm's security updates replace pinned versions.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nasm \
+ && apt-get install -y --no-install-recommends nasm libdav1d-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 ENV CARGO_TERM_COLOR=never
@@ -33,10 +34,10 @@ RUN scripts/build-release.sh build \
  && scripts/build-release.sh stage /staging
 
 FROM debian:bookworm-slim AS runtime
-# ca-certificates: TLS to S3 endpoints. Unpinned, as above.
+# ca-certificates: TLS to S3 endpoints; libdav1d6: AVIF decoding. Unpinned, as above.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libdav1d6 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /app --no-create-home aperture
 COPY --from=builder /staging/ /
