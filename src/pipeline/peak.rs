@@ -11,7 +11,15 @@
 //! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
 //!   orientation copies it;
 //! - the resampler's intermediate (the horizontal pass: output width x decoded height);
-//! - the output bitmap, and as much again for the encoder's buffers and output.
+//! - the resized bitmap, and with blur/sharpen/pixelate two more of its size (sharpen's
+//!   blurred copy and the blur's ring of rows, at most one image);
+//! - the final canvas (after extend/padding), twice when it is a new buffer, and as
+//!   much again for the encoder's buffers and output (`max_bytes` drops each attempt
+//!   before the next).
+//!
+//! `trim` decodes at full size and crops into a copy (one more decoded bitmap); the
+//! resized size is not known before trimming, so the canvas bound from `prepare` stands
+//! for it. `skip_processing` holds only the source and its copy.
 //!
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
 //! item 8) is what will calibrate it.
@@ -24,6 +32,9 @@ use super::probe::SourceFormat;
 const BASE: u64 = 256 * 1024;
 
 pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
+    if p.skip {
+        return BASE + 2 * source_len;
+    }
     let (sw, sh) = (p.probed.width, p.probed.height);
     let (dw, dh, bpp) = match p.probed.format {
         SourceFormat::Jpeg => {
@@ -34,11 +45,19 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;
-    let copies = if p.transform.is_identity() { 1 } else { 2 };
-    let (ow, oh) = (u64::from(p.plan.out_w), u64::from(p.plan.out_h));
+    let copies = if p.transform.is_identity() { 1 } else { 2 } + u64::from(p.trims);
+    let (cw, ch) = (u64::from(p.canvas.0), u64::from(p.canvas.1));
+    let (ow, oh) = if p.trims {
+        (cw, ch)
+    } else {
+        (u64::from(p.plan.out_w), u64::from(p.plan.out_h))
+    };
     let intermediate = ow * u64::from(dh.max(dw)) * 4;
-    let output = ow * oh * 4;
-    BASE + source_len + decoded * copies + intermediate + 2 * output
+    let resized = ow * oh * 4;
+    let effects = if p.effects { 2 * resized } else { 0 };
+    let canvas = cw * ch * 4;
+    let grown = if (cw, ch) == (ow, oh) { 0 } else { canvas };
+    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + canvas
 }
 
 #[cfg(test)]

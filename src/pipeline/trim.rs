@@ -1,0 +1,165 @@
+//! `trim`/`t`: cut away a border of the background colour before anything else
+//! (imgproxy's first pipeline step, on the decoded image in its stored orientation).
+//!
+//! As libvips' `find_trim` under imgproxy's `vips_trim`: alpha is flattened onto
+//! magenta for the comparison only (so `t:…:FF00FF` trims transparent borders); the
+//! background is the given colour, else the top-left pixel; a pixel belongs to the
+//! picture when any channel differs from the background by more than `threshold`.
+//! `equal_hor`/`equal_ver` cut the smaller of the two opposite margins from both sides.
+//! libvips also median-filters before comparing (ignoring single noisy pixels); this
+//! does not. An image that is background everywhere is left whole (libvips finds an
+//! empty box there and imgproxy then fails the request: a blank result is more useful).
+
+use super::bitmap::Bitmap;
+use crate::options::{Rgb, Trim};
+
+/// magenta: imgproxy's transparency key for trimming.
+const KEY: [u8; 3] = [255, 0, 255];
+
+/// The box to keep, (left, top, width, height); `None` to keep the whole image.
+pub fn find(img: &Bitmap, t: &Trim) -> Option<(u32, u32, u32, u32)> {
+    let (w, h, c) = (
+        img.width as usize,
+        img.height as usize,
+        img.channels as usize,
+    );
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let bg = match t.color {
+        Some(Rgb { r, g, b }) => [r, g, b],
+        None => rgb(&img.pixels[..c]),
+    };
+    let differs = |px: &[u8]| {
+        rgb(px)
+            .iter()
+            .zip(bg)
+            .any(|(&v, b)| f64::from(v.abs_diff(b)) > t.threshold)
+    };
+    let (mut left, mut right, mut top, mut bottom) = (w, 0, h, 0);
+    for (y, row) in img.pixels.chunks_exact(w * c).enumerate() {
+        let Some(first) = row.chunks_exact(c).position(differs) else {
+            continue;
+        };
+        let last = row.chunks_exact(c).rposition(differs).unwrap_or(first);
+        left = left.min(first);
+        right = right.max(last + 1);
+        top = top.min(y);
+        bottom = y + 1;
+    }
+    if top >= bottom {
+        return None;
+    }
+    let (left, width) = equalise(left, right - left, w, t.equal_hor);
+    let (top, height) = equalise(top, bottom - top, h, t.equal_ver);
+    if (left, top, width, height) == (0, 0, w, h) {
+        return None;
+    }
+    Some((left as u32, top as u32, width as u32, height as u32))
+}
+
+/// imgproxy's `equal_hor`/`equal_ver`: cut only the smaller margin from both sides.
+fn equalise(start: usize, len: usize, total: usize, equal: bool) -> (usize, usize) {
+    let end_margin = total - start - len;
+    if !equal || end_margin == start {
+        (start, len)
+    } else if end_margin > start {
+        (start, len + (end_margin - start))
+    } else {
+        (end_margin, len + (start - end_margin))
+    }
+}
+
+/// The pixel as RGB, alpha flattened onto [`KEY`].
+fn rgb(px: &[u8]) -> [u8; 3] {
+    let over = |v: u8, k: u8, a: u8| {
+        let (v, k, a) = (u32::from(v), u32::from(k), u32::from(a));
+        ((v * a + k * (255 - a) + 127) / 255) as u8
+    };
+    match *px {
+        [g] => [g, g, g],
+        [g, a] => KEY.map(|k| over(g, k, a)),
+        [r, g, b] => [r, g, b],
+        [r, g, b, a] => [over(r, KEY[0], a), over(g, KEY[1], a), over(b, KEY[2], a)],
+        _ => [0, 0, 0],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `w` x `h` RGB of `bg` with an inner rectangle of `fg`.
+    fn framed(w: u32, h: u32, inner: (u32, u32, u32, u32), bg: [u8; 3], fg: [u8; 3]) -> Bitmap {
+        let (l, t, iw, ih) = inner;
+        let pixels = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                if x >= l && x < l + iw && y >= t && y < t + ih {
+                    fg
+                } else {
+                    bg
+                }
+            })
+            .collect();
+        Bitmap::new(pixels, w, h, 3)
+    }
+
+    fn trim(threshold: f64, color: Option<Rgb>, eh: bool, ev: bool) -> Trim {
+        Trim {
+            threshold,
+            color,
+            equal_hor: eh,
+            equal_ver: ev,
+        }
+    }
+
+    #[test]
+    fn finds_the_inner_rect() {
+        let img = framed(20, 10, (3, 2, 10, 5), [250, 250, 250], [10, 20, 30]);
+        let t = trim(10.0, None, false, false);
+        assert_eq!(find(&img, &t), Some((3, 2, 10, 5)));
+        // within the threshold counts as background
+        let img = framed(20, 10, (3, 2, 10, 5), [250, 250, 250], [245, 245, 245]);
+        assert_eq!(find(&img, &t), None);
+        // an explicit colour that is not the border trims nothing
+        let red = Some(Rgb { r: 255, g: 0, b: 0 });
+        let img = framed(20, 10, (3, 2, 10, 5), [250, 250, 250], [10, 20, 30]);
+        assert_eq!(find(&img, &trim(10.0, red, false, false)), None);
+    }
+
+    #[test]
+    fn equal_sides() {
+        // margins: left 3, right 7; top 2, bottom 3
+        let img = framed(20, 10, (3, 2, 10, 5), [0, 0, 0], [200, 200, 200]);
+        assert_eq!(
+            find(&img, &trim(10.0, None, true, true)),
+            Some((3, 2, 14, 6))
+        );
+        let img = framed(20, 10, (8, 4, 10, 5), [0, 0, 0], [200, 200, 200]);
+        assert_eq!(
+            find(&img, &trim(10.0, None, true, false)),
+            Some((2, 4, 16, 5))
+        );
+    }
+
+    #[test]
+    fn transparent_borders_trim_with_magenta() {
+        let mut img = Bitmap::new(vec![0; 6 * 4 * 4], 6, 4, 4);
+        let i = (6 + 2) * 4;
+        img.pixels[i..i + 4].copy_from_slice(&[0, 0, 255, 255]);
+        let key = Some(Rgb {
+            r: 255,
+            g: 0,
+            b: 255,
+        });
+        assert_eq!(
+            find(&img, &trim(10.0, key, false, false)),
+            Some((2, 1, 1, 1))
+        );
+        assert_eq!(
+            find(&img, &trim(10.0, None, false, false)),
+            Some((2, 1, 1, 1))
+        );
+    }
+}
