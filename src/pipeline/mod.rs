@@ -162,7 +162,12 @@ pub fn prepare(
     settings: &Settings,
 ) -> Result<Prepared, PipelineError> {
     support::check(opts)?;
-    let probed = probe::probe(bytes, settings.max_src_pixels)?;
+    let sniffed = probe::sniff(bytes).filter(|&f| skip::source_format(f, opts).is_some());
+    let probed = match (probe::probe(bytes, settings.max_src_pixels), sniffed) {
+        (Ok(probed), _) => probed,
+        (Err(PipelineError::Unsupported(_)), Some(f)) => skip::unprobed(f),
+        (Err(e), _) => return Err(e),
+    };
     let skipped = skip::source_format(probed.format, opts);
     let format = match skipped {
         Some(f) => f,

@@ -3,8 +3,12 @@
 //! can only be skipped when the requested format is the same as the source format").
 //! The requested format is the URL's; a format negotiated from `Accept` does not
 //! count, as in imgproxy, where that choice is made later, inside processing.
+//!
+//! A skipped source is recognised by its magic bytes, so formats this build cannot
+//! decode yet (GIF, AVIF, ...) are passed through too, which is what `skp:gif` is
+//! mostly for; the resolution limit applies whenever the header can be read.
 
-use super::probe::SourceFormat;
+use super::probe::{Probe, SourceFormat};
 use crate::options::{OutputFormat, ProcessingOptions};
 
 /// The source's format when processing is skipped for it.
@@ -23,6 +27,18 @@ pub fn source_format(src: SourceFormat, po: &ProcessingOptions) -> Option<Output
     };
     let listed = po.skip_processing.contains(&f);
     (listed && po.format.is_none_or(|asked| asked == f)).then_some(f)
+}
+
+/// The probe of a skipped source whose header this build cannot read yet: its size
+/// is unknown, and a source answered as it is never needs it.
+pub fn unprobed(format: SourceFormat) -> Probe {
+    Probe {
+        format,
+        width: 0,
+        height: 0,
+        orientation: 1,
+        animated: false,
+    }
 }
 
 #[cfg(test)]

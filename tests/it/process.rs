@@ -525,6 +525,16 @@ async fn skip_processing_answers_the_source_itself() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header("content-type"), Some("image/jpeg"));
     assert_eq!(r.body, source);
+    // formats this build cannot decode yet pass through too
+    let gif =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/checker.gif")).unwrap();
+    s.root.write("checker.gif", &gif);
+    let r = s.get(&s.sign("local:///checker.gif", "w:10/skp:gif")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/gif"));
+    assert_eq!(r.body, gif);
+    let r = s.get(&s.sign("local:///checker.gif", "w:10")).await;
+    assert_eq!(r.status, 422, "{}", r.text());
     // another format asked for: processed
     let r = s
         .get(&s.sign("local:///photo.jpg", "rs:fit:100:100/skp:jpg/f:png"))
