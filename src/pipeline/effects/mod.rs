@@ -3,11 +3,11 @@
 //! `pixelate`. They run after the resize and before extend/padding, so a padded
 //! border is never blurred (imgproxy's pipeline: `applyFilters` precedes `extend`).
 //!
-//! All work in place on the 8-bit bitmap, each channel alone. With alpha, the colour
-//! is premultiplied first and divided back after (as imgproxy does around
-//! `vips_apply_filters`), so the colour of transparent pixels, often black, does not
-//! bleed into soft edges; in 8 bits that quantises the colour of nearly transparent
-//! pixels, where it hardly shows. Each pass is O(pixels); no allocation per pixel, at
+//! All work in place on the 8-bit bitmap, each channel alone. With alpha and a blur or
+//! sharpen, the colour is premultiplied first and divided back after (as imgproxy's
+//! `vips_apply_filters` does, pixelate alone excepted), so the colour of transparent
+//! pixels, often black, does not bleed into soft edges; in 8 bits that quantises the
+//! colour of nearly transparent pixels, where it hardly shows. Each pass is O(pixels); no allocation per pixel, at
 //! most a few rows and, for sharpen, one copy of the image.
 
 mod blur;
@@ -26,7 +26,7 @@ pub fn apply(img: &mut Bitmap, po: &ProcessingOptions) {
     if !any(po) {
         return;
     }
-    let alpha = img.has_alpha();
+    let alpha = img.has_alpha() && (po.blur > 0.0 || po.sharpen > 0.0);
     if alpha {
         premultiply(img);
     }
