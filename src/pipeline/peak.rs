@@ -11,8 +11,9 @@
 //! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
 //!   orientation copies it;
 //! - the resampler's intermediate (the horizontal pass: output width x decoded height);
-//! - the resized bitmap, and with blur/sharpen/pixelate two more of its size (sharpen's
-//!   blurred copy and the blur's ring of rows, at most one image);
+//! - the resized bitmap, and with blur/sharpen/pixelate two more of its size (the
+//!   blur's ring of rows is at most one image; sharpen's two lightness planes and their
+//!   ring are under one more: generous, filters are rare and outputs small);
 //! - the final canvas (after extend/padding), twice when it is a new buffer, and as
 //!   much again for the encoder's buffers and output (`max_bytes` drops each attempt
 //!   before the next).

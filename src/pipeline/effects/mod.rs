@@ -8,7 +8,7 @@
 //! `vips_apply_filters` does, pixelate alone excepted), so the colour of transparent
 //! pixels, often black, does not bleed into soft edges; in 8 bits that quantises the
 //! colour of nearly transparent pixels, where it hardly shows. Each pass is O(pixels); no allocation per pixel, at
-//! most a few rows and, for sharpen, one copy of the image.
+//! most a few rows and, for sharpen, two one-byte-per-pixel lightness planes.
 
 mod blur;
 mod pixelate;
