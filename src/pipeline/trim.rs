@@ -9,8 +9,8 @@
 //! Like libvips (imgproxy does not ask for its `line_art` mode), each channel is
 //! 3x3-median-filtered before the comparison, so JPEG noise or a one-pixel line in the
 //! border does not stop the trim; edges repeat for the filter. The median is computed
-//! only where the scan looks (each row from both ends until it meets the picture), so
-//! a picture with a thin border costs little more than its border. An image that is background everywhere is left whole, as imgproxy's
+//! only where the scan looks (each row from both ends until it meets the picture) and
+//! a neighbour differs at all, so a border costs one comparison per pixel. An image that is background everywhere is left whole, as imgproxy's
 //! `vips_trim` copies the input when the box it finds is empty.
 
 use super::bitmap::Bitmap;
@@ -33,14 +33,24 @@ pub fn find(img: &Bitmap, t: &Trim) -> Option<(u32, u32, u32, u32)> {
         Some(Rgb { r, g, b }) => [r, g, b],
         None => rgb(&img.pixels[..c]),
     };
-    let differs = |x: usize, y: usize| {
-        median(img, x, y)
-            .iter()
+    let far = |px: [u8; 3]| {
+        px.iter()
             .zip(bg)
             .any(|(&v, b)| f64::from(v.abs_diff(b)) > t.threshold)
     };
+    // Where a pixel differs before the median. A median of values all near the
+    // background is near it too, so only pixels with such a neighbour need a median:
+    // a border (and an image that is all border) costs one comparison per pixel.
+    let raw: Vec<bool> = img.pixels.chunks_exact(c).map(|p| far(rgb(p))).collect();
+    let row_has: Vec<bool> = raw.chunks_exact(w).map(|r| r.contains(&true)).collect();
+    let differs = |x: usize, y: usize| {
+        (0..9).any(|k| raw[near(y, k / 3, h) * w + near(x, k % 3, w)]) && far(median(img, x, y))
+    };
     let (mut left, mut right, mut top, mut bottom) = (w, 0, h, 0);
     for y in 0..h {
+        if !(0..3).any(|d| row_has[near(y, d, h)]) {
+            continue;
+        }
         let Some(first) = (0..w).position(|x| differs(x, y)) else {
             continue;
         };
@@ -82,16 +92,20 @@ fn median(img: &Bitmap, x: usize, y: usize) -> [u8; 3] {
         img.height as usize,
         img.channels as usize,
     );
-    let near = |v: usize, d: usize, n: usize| (v + d).saturating_sub(1).min(n - 1);
+    let at = |k: usize| &img.pixels[(near(y, k / 3, h) * w + near(x, k % 3, w)) * c..][..c];
     let mut samples = [[0u8; 9]; 3];
     for k in 0..9 {
-        let (sx, sy) = (near(x, k % 3, w), near(y, k / 3, h));
-        let px = rgb(&img.pixels[(sy * w + sx) * c..][..c]);
+        let px = rgb(at(k));
         for (channel, v) in samples.iter_mut().zip(px) {
             channel[k] = v;
         }
     }
     samples.map(|mut v| *v.select_nth_unstable(4).1)
+}
+
+/// Index `v + d - 1` (`d` in 0..3: the 3x3 neighbourhood) clamped to `0..n`.
+fn near(v: usize, d: usize, n: usize) -> usize {
+    (v + d).saturating_sub(1).min(n - 1)
 }
 
 /// The pixel as RGB, alpha flattened onto [`KEY`].
