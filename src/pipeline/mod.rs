@@ -109,7 +109,9 @@ pub struct Variant {
 }
 
 /// Wall time of the pipeline's stages (`aperture_processing_seconds{stage}`); `resize`
-/// includes orienting and flattening, cheap next to the resample.
+/// includes trimming, orienting, the filters, extend/padding and flattening (the
+/// filters can outweigh the resample on large outputs); `encode` includes every
+/// `max_bytes` attempt. All zero for `skip_processing`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageTimings {
     pub decode: Duration,
