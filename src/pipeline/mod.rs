@@ -5,16 +5,26 @@
 //! ```text
 //! support   refuse options this build does not execute yet (501), before any work
 //! probe     format, stored size, EXIF orientation from the headers only; size limit (422)
+//! skip      `skip_processing`: listed source formats are answered as they are
 //! negotiate the format from `Accept` when the URL names none (server side, before run)
 //! format    the output format (explicit `f`/extension, else the source's family)
 //! plan      pure geometry: crop rectangle in the source, output size, DCT scale
 //! peak      the job's estimated peak memory, from the plan (for the memory budget)
 //! decode    pixels, JPEG shrunk in the DCT domain (1/2, 1/4, 1/8) on load
+//! trim      `trim`: cut the background border (full-size decode), then plan again
 //! orient    EXIF orientation (unless `ar:0`), then `rot`, then `fl`
 //! resize    one Lanczos3 resample of the planned source rectangle to the output size
+//! effects   `blur`, `sharpen`, `pixelate`, in place on the resized image
+//! extend    `extend` to the requested box, `extend_aspect_ratio` to its ratio
+//! padding   `padding` around the result (scaled by dpr)
 //! alpha     flatten onto `bg` (default white) when the output has no alpha or `bg` is set
-//! encode    JPEG (mozjpeg), PNG (png), WebP lossy (libwebp)
+//! encode    JPEG (mozjpeg), PNG (png), WebP lossy (libwebp); `fit_bytes` re-encodes
+//!           lossy outputs at lower quality while over `max_bytes`
 //! ```
+//!
+//! The order is imgproxy's (`trim`, crop/scale/rotate, `applyFilters`, `extend`,
+//! `extendAspectRatio`, `padding`, `flatten`, save): filters run before the canvas
+//! grows, so extended and padded areas are never blurred or pixelated.
 //!
 //! Everything here is synchronous CPU work on untrusted bytes. The server calls
 //! [`prepare`] (headers only), reserves [`Prepared::peak_bytes`] and runs
@@ -25,17 +35,23 @@
 mod alpha;
 mod bitmap;
 mod decode;
+mod effects;
 mod encode;
 mod error;
 mod exif;
+mod extend;
+mod fit_bytes;
 mod format;
 pub mod negotiate;
 mod orient;
+mod padding;
 mod peak;
 pub mod plan;
 pub mod probe;
 mod resize;
+mod skip;
 mod support;
+mod trim;
 
 #[cfg(test)]
 mod ssim_tests;
@@ -93,7 +109,9 @@ pub struct Variant {
 }
 
 /// Wall time of the pipeline's stages (`aperture_processing_seconds{stage}`); `resize`
-/// includes orienting and flattening, cheap next to the resample.
+/// includes trimming, orienting, the filters, extend/padding and flattening (the
+/// filters can outweigh the resample on large outputs); `encode` includes every
+/// `max_bytes` attempt. All zero for `skip_processing`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StageTimings {
     pub decode: Duration,
@@ -126,6 +144,15 @@ pub struct Prepared {
     /// Output pixels per stored source pixel, along the stored axes.
     stored_scale: (f64, f64),
     quality: u8,
+    /// `skip_processing` matched: the answer is the source itself.
+    skip: bool,
+    /// `trim` is on: full-size decode, plan again after trimming.
+    trims: bool,
+    /// blur, sharpen or pixelate is on (they need buffers of their own).
+    effects: bool,
+    /// The output size after extend and padding; with `trim`, an upper bound the
+    /// trimmed result must fit (see [`Prepared::execute`]).
+    canvas: (u32, u32),
 }
 
 /// Probes, picks the format and plans the geometry: cheap (headers only), so it runs
@@ -137,8 +164,17 @@ pub fn prepare(
     settings: &Settings,
 ) -> Result<Prepared, PipelineError> {
     support::check(opts)?;
-    let probed = probe::probe(bytes, settings.max_src_pixels)?;
-    let format = format::choose(output.or(opts.format), probed.format)?;
+    let sniffed = probe::sniff(bytes).filter(|&f| skip::source_format(f, opts).is_some());
+    let probed = match (probe::probe(bytes, settings.max_src_pixels), sniffed) {
+        (Ok(probed), _) => probed,
+        (Err(PipelineError::Unsupported(_)), Some(f)) => skip::unprobed(f),
+        (Err(e), _) => return Err(e),
+    };
+    let skipped = skip::source_format(probed.format, opts);
+    let format = match skipped {
+        Some(f) => f,
+        None => format::choose(output.or(opts.format), probed.format)?,
+    };
     let auto_rotate = opts.auto_rotate.unwrap_or(settings.auto_rotate);
     let exif = if auto_rotate { probed.orientation } else { 1 };
     let transform = orient::Transform::from_exif(exif)
@@ -149,8 +185,18 @@ pub fn prepare(
         ));
     let (ow, oh) = transform.oriented_size(probed.width, probed.height);
     let plan = plan::plan(ow, oh, opts);
-    // Scale factors along the *stored* axes decide how far the JPEG may shrink on load.
-    let stored_scale = transform.stored_axes(plan.scale_x, plan.scale_y);
+    let trims = opts.trim.is_some();
+    // Scale factors along the *stored* axes decide how far the JPEG may shrink on load;
+    // trimming needs every pixel (imgproxy disables scale-on-load for it too).
+    let stored_scale = if trims {
+        (1.0, 1.0)
+    } else {
+        transform.stored_axes(plan.scale_x, plan.scale_y)
+    };
+    let mut canvas = canvas_size(plan.out_w, plan.out_h, opts);
+    if trims {
+        canvas = trim_bound(canvas, (ow, oh), opts);
+    }
     Ok(Prepared {
         probed,
         format,
@@ -159,7 +205,31 @@ pub fn prepare(
         oriented: (ow, oh),
         stored_scale,
         quality: format::quality(opts, format, settings),
+        skip: skipped.is_some(),
+        trims,
+        effects: effects::any(opts),
+        canvas,
     })
+}
+
+/// The final size of a `w` x `h` resized image: extend, then padding.
+fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions) -> (u32, u32) {
+    let (w, h) = extend::size(w, h, opts);
+    padding::size(w, h, opts)
+}
+
+/// What a trimmed result may grow to, known before the trim: whichever is larger along
+/// each axis of the untrimmed result, the whole source unscaled, and the requested box.
+/// A trimmed region is smaller than the source, so only enlarging (`el`, `mw`/`mh`,
+/// `z`) past the box with one side free can exceed this; that is refused in `execute`.
+fn trim_bound(untrimmed: (u32, u32), oriented: (u32, u32), opts: &ProcessingOptions) -> (u32, u32) {
+    let whole = canvas_size(oriented.0, oriented.1, opts);
+    let (tw, th) = plan::target_size(opts);
+    let boxed = canvas_size(tw.max(1), th.max(1), opts);
+    (
+        untrimmed.0.max(whole.0).max(boxed.0),
+        untrimmed.1.max(whole.1).max(boxed.1),
+    )
 }
 
 impl Prepared {
@@ -169,23 +239,36 @@ impl Prepared {
         peak::estimate(self, source_len as u64)
     }
 
-    /// Decodes, orients, resizes, flattens and encodes, timing each stage.
+    /// Decodes, trims, orients, resizes, filters, extends, pads, flattens and encodes,
+    /// timing each stage; or, for `skip_processing`, answers the source bytes.
     pub fn execute(
         &self,
         bytes: &[u8],
         opts: &ProcessingOptions,
     ) -> Result<Variant, PipelineError> {
-        let (ow, oh) = self.oriented;
+        if self.skip {
+            return Ok(Variant {
+                bytes: Bytes::copy_from_slice(bytes),
+                format: self.format,
+                width: self.probed.width,
+                height: self.probed.height,
+                timings: StageTimings::default(),
+            });
+        }
         let (sx, sy) = self.stored_scale;
         let t0 = Instant::now();
         let img = decode::decode(bytes, &self.probed, sx, sy)?;
         let t1 = Instant::now();
+        let (img, plan, (ow, oh)) = self.trim(img, opts)?;
         let img = orient::apply(img, self.transform);
-        let img = resize::apply(img, &self.plan, ow, oh, opts.resizing_algorithm)?;
+        let mut img = resize::apply(img, &plan, ow, oh, opts.resizing_algorithm)?;
+        effects::apply(&mut img, opts);
+        let img = extend::apply(img, opts);
+        let img = padding::apply(img, opts);
         let img = alpha::prepare(img, self.format, opts.background);
         let t2 = Instant::now();
         let (width, height) = (img.width, img.height);
-        let encoded = encode::encode(&img, self.format, self.quality)?;
+        let encoded = fit_bytes::encode(&img, self.format, self.quality, opts.max_bytes)?;
         let t3 = Instant::now();
         Ok(Variant {
             bytes: Bytes::from(encoded),
@@ -198,6 +281,37 @@ impl Prepared {
                 encode: t3 - t2,
             },
         })
+    }
+
+    /// `trim` on the decoded (stored-orientation) bitmap, and the plan for what is
+    /// left. The plan made in [`prepare`] came from the headers, before anyone knew
+    /// the border, so a trimmed image is planned again here, exactly as imgproxy
+    /// recomputes its parameters after its trim step; since the decode was full-size
+    /// (no shrink-on-load with trim), only the rectangle and output size change. The
+    /// memory reservation was sized for [`trim_bound`]; a re-plan past it answers 422
+    /// instead of spending memory the budget never granted.
+    fn trim(
+        &self,
+        img: Bitmap,
+        opts: &ProcessingOptions,
+    ) -> Result<(Bitmap, plan::Plan, (u32, u32)), PipelineError> {
+        let found = opts.trim.as_ref().and_then(|t| trim::find(&img, t));
+        let Some((left, top, w, h)) = found else {
+            return Ok((img, self.plan, self.oriented));
+        };
+        let img = resize::crop(&img, left as usize, top as usize, w, h);
+        let (ow, oh) = self.transform.oriented_size(w, h);
+        let plan = plan::plan(ow, oh, opts);
+        let (cw, ch) = canvas_size(plan.out_w, plan.out_h, opts);
+        let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
+        if area((cw, ch)) > area(self.canvas) {
+            return Err(PipelineError::TooLarge(format!(
+                "the trimmed image would become {cw}x{ch}, larger than the {}x{} its memory \
+                 was reserved for (trim with enlarging and one free side)",
+                self.canvas.0, self.canvas.1
+            )));
+        }
+        Ok((img, plan, (ow, oh)))
     }
 }
 

@@ -18,8 +18,17 @@
 //! - the decoded bitmap at the planned DCT scale (JPEG 1/2, 1/4, 1/8), twice when an
 //!   orientation copies it;
 //! - the resampler's intermediate (one pass's output, whichever pass is larger);
-//! - the output bitmap, and as much again for the encoder's buffers and output (AVIF:
-//!   rav1e's working frames, about 32 bytes per output pixel).
+//! - the resized bitmap, and with blur/sharpen/pixelate two more of its size (the
+//!   blur's ring of rows is at most one image; sharpen's two lightness planes and their
+//!   ring are under one more: generous, filters are rare and outputs small);
+//! - the final canvas (after extend/padding), twice when it is a new buffer, and as
+//!   much again for the encoder's buffers and output (`max_bytes` drops each attempt
+//!   before the next); for AVIF, rav1e's working frames instead, about 32 bytes per
+//!   output pixel.
+//!
+//! `trim` decodes at full size and crops into a copy (one more decoded bitmap); the
+//! resized size is not known before trimming, so the canvas bound from `prepare` stands
+//! for it. `skip_processing` holds only the source and its copy.
 //!
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
 //! item 8) is what will calibrate it.
@@ -33,6 +42,9 @@ use crate::options::OutputFormat;
 const BASE: u64 = 256 * 1024;
 
 pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
+    if p.skip {
+        return BASE + 2 * source_len;
+    }
     let (sw, sh) = (p.probed.width, p.probed.height);
     let (dw, dh, bpp) = match p.probed.format {
         SourceFormat::Jpeg => {
@@ -48,21 +60,29 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;
-    let copies = if p.transform.is_identity() { 1 } else { 2 };
-    let (ow, oh) = (u64::from(p.plan.out_w), u64::from(p.plan.out_h));
+    let copies = if p.transform.is_identity() { 1 } else { 2 } + u64::from(p.trims);
+    let (cw, ch) = (u64::from(p.canvas.0), u64::from(p.canvas.1));
+    let (ow, oh) = if p.trims {
+        (cw, ch)
+    } else {
+        (u64::from(p.plan.out_w), u64::from(p.plan.out_h))
+    };
     // A two-pass resample holds one pass's output: output width x decoded height, or
-    // decoded width x output height, whichever pass comes first.
-    // Resizing runs after orienting, so in the oriented axes.
+    // decoded width x output height, whichever pass comes first. Resizing runs after
+    // orienting, so in the oriented axes.
     let (ew, eh) = p.transform.oriented_size(dw, dh);
     let intermediate = (ow * u64::from(eh)).max(u64::from(ew) * oh) * 4;
-    let output = ow * oh * 4;
+    let resized = ow * oh * 4;
+    let effects = if p.effects { 2 * resized } else { 0 };
+    let canvas = cw * ch * 4;
+    let grown = if (cw, ch) == (ow, oh) { 0 } else { canvas };
     // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
-    // lookahead copies: measured (`avif::tests`) under 32 bytes per output pixel.
+    // lookahead copies: measured (docs/codecs.md) under 32 bytes per output pixel.
     let encoder = match p.format {
-        OutputFormat::Avif => ow * oh * AVIF_BYTES_PER_PIXEL,
-        _ => output,
+        OutputFormat::Avif => cw * ch * AVIF_BYTES_PER_PIXEL,
+        _ => canvas,
     };
-    BASE + source_len + decoded * copies + intermediate + output + encoder
+    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).

@@ -61,18 +61,7 @@ pub fn plan(src_w: u32, src_h: u32, po: &ProcessingOptions) -> Plan {
     let rh = scaled(ch, hscale);
 
     // 3. cut to the requested box
-    // 0 = no cut along that axis; zoom multiplies the box like the image (imgproxy's
-    // `resultSize`)
-    let mut result_w = if po.width == 0 {
-        0
-    } else {
-        scaled(po.width, po.dpr * po.zoom_x)
-    };
-    let mut result_h = if po.height == 0 {
-        0
-    } else {
-        scaled(po.height, po.dpr * po.zoom_y)
-    };
+    let (mut result_w, mut result_h) = target_size(po);
     if po.resizing_type == ResizingType::FillDown && !po.enlarge && result_w > 0 && result_h > 0 {
         let diff_w = result_w as f64 / rw as f64;
         let diff_h = result_h as f64 / rh as f64;
@@ -106,6 +95,14 @@ pub fn plan(src_w: u32, src_h: u32, po: &ProcessingOptions) -> Plan {
     }
 }
 
+/// The requested box in output pixels, 0 along an axis the URL leaves free: zoom
+/// multiplies the box like the image (imgproxy's `resultSize`). `extend` grows the
+/// result to this box, `extend_aspect_ratio` to its ratio.
+pub fn target_size(po: &ProcessingOptions) -> (u32, u32) {
+    let side = |v: u32, zoom: f64| if v == 0 { 0 } else { scaled(v, po.dpr * zoom) };
+    (side(po.width, po.zoom_x), side(po.height, po.zoom_y))
+}
+
 /// imgproxy's `calcCropSize`: 0 = whole, >= 1 pixels, < 1 a fraction (at least 1 px).
 fn crop_size(orig: u32, crop: f64) -> u32 {
     if crop <= 0.0 {
@@ -118,7 +115,7 @@ fn crop_size(orig: u32, crop: f64) -> u32 {
 }
 
 /// `round(v * s)`, at least 1 (imgproxy's `imath.Scale`, as libvips sizes its output).
-fn scaled(v: u32, s: f64) -> u32 {
+pub fn scaled(v: u32, s: f64) -> u32 {
     ((v as f64 * s).round() as u32).max(1)
 }
 
@@ -188,8 +185,8 @@ fn scale(src_w: u32, src_h: u32, po: &ProcessingOptions) -> (f64, f64) {
 /// `outer` by `g`, clamped inside. Pixel offsets are multiplied by `dpr`; offsets
 /// below 1 in magnitude are fractions of the outer size (imgproxy's relative
 /// offsets). `sm` (smart/attention crop) is not implemented yet and falls back to
-/// the centre.
-fn position(
+/// the centre. `extend` places the image in its canvas with it too.
+pub fn position(
     outer_w: u32,
     outer_h: u32,
     inner_w: u32,

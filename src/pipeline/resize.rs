@@ -69,7 +69,7 @@ pub fn apply(
 }
 
 /// Integer crop, row by row (no resampling needed).
-fn crop(img: &Bitmap, left: usize, top: usize, w: u32, h: u32) -> Bitmap {
+pub(super) fn crop(img: &Bitmap, left: usize, top: usize, w: u32, h: u32) -> Bitmap {
     let c = img.channels as usize;
     let stride = img.width as usize * c;
     let row_len = w as usize * c;

@@ -67,10 +67,10 @@ async fn unsupported_sources_and_processing_say_so() {
     assert_eq!(r.status, 422, "{}", r.text());
     // options the pipeline does not execute yet are named in a 501
     let r = s
-        .get(&s.sign("local:///photo.jpg", "rs:fit:100:100/bl:2"))
+        .get(&s.sign("local:///photo.jpg", "rs:fit:100:100/wm:0.5"))
         .await;
     assert_eq!(r.status, 501);
-    assert!(r.text().contains("blur"), "{}", r.text());
+    assert!(r.text().contains("watermark"), "{}", r.text());
 }
 
 #[tokio::test]

@@ -121,7 +121,7 @@ async fn errors_4xx_and_5xx() {
         &s.get("/badsignature/raw:1/plain/local:///photo.jpg").await,
         403,
     );
-    let unsupported = s.sign("local:///photo.jpg", "rs:fit:100:100/bl:2");
+    let unsupported = s.sign("local:///photo.jpg", "rs:fit:100:100/wm:0.5");
     assert_error_headers(&s.get(&unsupported).await, 501);
     // non-image routes carry the request id only
     let h = s.get("/health").await;

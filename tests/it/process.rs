@@ -321,6 +321,234 @@ async fn configured_limits_apply_before_decoding() {
     assert!(r.text().contains("max_src_resolution"), "{}", r.text());
 }
 
+// ---- extend, padding, filters, trim, max_bytes, skip_processing --------------------
+
+/// An RGB PNG of `w` x `h` made by `colour(x, y)`.
+fn png_of(w: u32, h: u32, colour: impl Fn(u32, u32) -> [u8; 3]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let data: Vec<u8> = (0..w * h).flat_map(|i| colour(i % w, i / w)).collect();
+    enc.write_header().unwrap().write_image_data(&data).unwrap();
+    out
+}
+
+/// The pixel at (x, y) of decoded PNG pixels with `c` channels.
+fn at(px: &[u8], w: u32, c: usize, x: u32, y: u32) -> &[u8] {
+    let i = (y * w + x) as usize * c;
+    &px[i..i + c]
+}
+
+/// Sum of absolute differences between horizontal neighbours (first channel): how
+/// much fine detail there is.
+fn detail(px: &[u8], w: u32, c: usize) -> u64 {
+    px.chunks_exact(w as usize * c)
+        .flat_map(|row| row.chunks_exact(c).zip(row.chunks_exact(c).skip(1)))
+        .map(|(a, b)| u64::from(a[0].abs_diff(b[0])))
+        .sum()
+}
+
+async fn png_ok(
+    s: &TestServer,
+    source: &str,
+    options: &str,
+) -> (png::ColorType, u32, u32, Vec<u8>) {
+    let r = s.get(&s.sign(source, options)).await;
+    assert_eq!(r.status, 200, "{options}: {}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/png"), "{options}");
+    png_pixels(&r.body)
+}
+
+#[tokio::test]
+async fn extend_grows_to_the_box_with_the_background() {
+    let s = TestServer::signed().await;
+    // photo.jpg 1200x800 fits 300x200 into 300x300, centred: rows 50..250
+    let (ct, w, h, px) = png_ok(&s, "local:///photo.jpg", "rs:fit:300:300/ex:1/f:png").await;
+    assert_eq!((ct, w, h), (png::ColorType::Rgba, 300, 300));
+    assert_eq!(at(&px, w, 4, 150, 10)[3], 0, "transparent above");
+    assert_eq!(at(&px, w, 4, 150, 290)[3], 0, "transparent below");
+    assert_eq!(at(&px, w, 4, 150, 150)[3], 255, "the photo in the middle");
+    // south gravity: the photo at the bottom, the top 100 rows empty
+    let (_, _, _, px) = png_ok(&s, "local:///photo.jpg", "rs:fit:300:300/ex:1:so/f:png").await;
+    assert_eq!(at(&px, 300, 4, 150, 99)[3], 0);
+    assert_eq!(at(&px, 300, 4, 150, 100)[3], 255);
+    // bg fills it
+    let (ct, _, _, px) = png_ok(
+        &s,
+        "local:///photo.jpg",
+        "rs:fit:300:300/ex:1/bg:ff0000/f:png",
+    )
+    .await;
+    assert_eq!(ct, png::ColorType::Rgb);
+    assert_eq!(at(&px, 300, 3, 150, 10), &[255, 0, 0]);
+    // JPEG: white
+    let r = s
+        .get(&s.sign("local:///photo.jpg", "rs:fit:300:300/ex:1"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 300, 300));
+    let p = probe::probe(&r.body, u64::MAX).unwrap();
+    let img = aperture::pipeline::decode_full(&r.body, &p).unwrap();
+    let i = (10 * 300 + 150) * 3;
+    assert!(img.pixels[i..i + 3].iter().all(|&v| v > 245));
+    // extend_aspect_ratio: 150x100 (fit into 400x100) grows to 4:1 = 400x100, west
+    let (_, w, h, px) = png_ok(&s, "local:///photo.jpg", "rs:fit:400:100/exar:1:we/f:png").await;
+    assert_eq!((w, h), (400, 100));
+    assert_eq!(at(&px, w, 4, 10, 50)[3], 255);
+    assert_eq!(at(&px, w, 4, 390, 50)[3], 0);
+    // without extend the size is the fitted one
+    let r = s.get(&s.sign("local:///photo.jpg", "rs:fit:400:100")).await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 150, 100));
+}
+
+#[tokio::test]
+async fn padding_adds_a_border_scaled_by_dpr() {
+    let s = TestServer::signed().await;
+    // 100x67 + 20 left/right + 10 top/bottom
+    let (_, w, h, px) = png_ok(&s, "local:///photo.jpg", "rs:fit:100:100/pd:10:20/f:png").await;
+    assert_eq!((w, h), (140, 87));
+    assert_eq!(at(&px, w, 4, 0, 0)[3], 0);
+    assert_eq!(at(&px, w, 4, 19, 40)[3], 0);
+    assert_eq!(at(&px, w, 4, 20, 40)[3], 255);
+    assert_eq!(at(&px, w, 4, 70, 9)[3], 0);
+    assert_eq!(at(&px, w, 4, 70, 10)[3], 255);
+    // dpr 2: 200x133 + 2 x 10
+    let r = s
+        .get(&s.sign("local:///photo.jpg", "w:100/dpr:2/pd:5/bg:00ff00"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 220, 153));
+}
+
+#[tokio::test]
+async fn blur_sharpen_and_pixelate_change_the_detail_not_the_size() {
+    let s = TestServer::signed().await;
+    let base = "rs:fit:200:200/f:png";
+    let (_, w, h, plain) = png_ok(&s, "local:///photo.jpg", base).await;
+    assert_eq!((w, h), (200, 133));
+    let (_, bw, bh, blurred) = png_ok(&s, "local:///photo.jpg", &format!("{base}/bl:4")).await;
+    let (_, sw, sh, sharp) = png_ok(&s, "local:///photo.jpg", &format!("{base}/sh:1.5")).await;
+    assert_eq!([(bw, bh), (sw, sh)], [(200, 133); 2]);
+    let (d_plain, d_blur, d_sharp) = (
+        detail(&plain, w, 3),
+        detail(&blurred, w, 3),
+        detail(&sharp, w, 3),
+    );
+    assert!(d_blur * 2 < d_plain, "blur: {d_blur} vs {d_plain}");
+    assert!(d_sharp > d_plain, "sharpen: {d_sharp} vs {d_plain}");
+    // the mean colour survives a blur
+    let mean = |px: &[u8]| px.iter().map(|&v| u64::from(v)).sum::<u64>() / px.len() as u64;
+    assert!(mean(&plain).abs_diff(mean(&blurred)) <= 2);
+
+    let (_, w, h, px) = png_ok(&s, "local:///photo.jpg", &format!("{base}/pix:10")).await;
+    assert_eq!((w, h), (200, 133));
+    for (bx, by) in [(0, 0), (50, 60), (190, 120)] {
+        let first = at(&px, w, 3, bx, by).to_vec();
+        for y in by..by + 10 {
+            for x in bx..bx + 10 {
+                assert_eq!(at(&px, w, 3, x, y), &first[..], "block at {bx},{by}");
+            }
+        }
+    }
+    // the last, partial row of blocks (rows 130-132) is uniform too
+    assert_eq!(at(&px, w, 3, 5, 130), at(&px, w, 3, 9, 132));
+}
+
+#[tokio::test]
+async fn trim_cuts_the_border_before_resizing() {
+    let s = TestServer::signed().await;
+    // white 100x80 with a red 50x40 block at (20, 10)
+    let framed = png_of(100, 80, |x, y| {
+        if (20..70).contains(&x) && (10..50).contains(&y) {
+            [200, 30, 30]
+        } else {
+            [255, 255, 255]
+        }
+    });
+    s.root.write("framed.png", &framed);
+    let (_, w, h, px) = png_ok(&s, "local:///framed.png", "t:10").await;
+    assert_eq!((w, h), (50, 40));
+    assert!(
+        px.chunks_exact(3).all(|p| p == [200, 30, 30]),
+        "only the block is left"
+    );
+    // planned on the trimmed size: 50x40 fits 25x20
+    let r = s
+        .get(&s.sign("local:///framed.png", "t:10/w:25/f:jpg"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 25, 20));
+    // equal_hor: margins 20 (left) and 30 (right) -> 20 cut from both: 60 wide;
+    // equal_ver: 10 and 30 -> 10 from both: 60 high
+    let (_, w, h, _) = png_ok(&s, "local:///framed.png", "t:10::1:1").await;
+    assert_eq!((w, h), (60, 60));
+    // an explicit colour that is not the border keeps everything
+    let (_, w, h, _) = png_ok(&s, "local:///framed.png", "t:10:00ff00").await;
+    assert_eq!((w, h), (100, 80));
+    // the orientation applies to the trimmed picture: rotated, 40x50
+    let (_, w, h, _) = png_ok(&s, "local:///framed.png", "t:10/rot:90").await;
+    assert_eq!((w, h), (40, 50));
+}
+
+#[tokio::test]
+async fn max_bytes_lowers_the_quality_until_it_fits() {
+    let s = TestServer::signed().await;
+    for format in ["jpg", "webp"] {
+        let opts = format!("rs:fit:600:600/q:95/f:{format}");
+        let full = s.get(&s.sign("local:///photo.jpg", &opts)).await;
+        assert_eq!(full.status, 200);
+        let limit = full.body.len() / 2;
+        let r = s
+            .get(&s.sign("local:///photo.jpg", &format!("{opts}/mb:{limit}")))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(
+            r.body.len() <= limit,
+            "{format}: {} > {limit}",
+            r.body.len()
+        );
+        assert_eq!(dims(&r).1, 600);
+    }
+    // PNG is lossless: the option changes nothing
+    let a = s.get(&s.sign("local:///badge.png", "w:64")).await;
+    let b = s.get(&s.sign("local:///badge.png", "w:64/mb:100")).await;
+    assert_eq!(a.body, b.body);
+}
+
+#[tokio::test]
+async fn skip_processing_answers_the_source_itself() {
+    let s = TestServer::signed().await;
+    let source = std::fs::read(s.root.path().join("photo.jpg")).unwrap();
+    let r = s
+        .get_with(
+            &s.sign("local:///photo.jpg", "rs:fit:100:100/skp:jpg:png"),
+            &[("accept", "image/webp,*/*")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    assert_eq!(r.body, source);
+    // other source formats pass through too
+    let gif =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/checker.gif")).unwrap();
+    s.root.write("checker.gif", &gif);
+    let r = s.get(&s.sign("local:///checker.gif", "w:10/skp:gif")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/gif"));
+    assert_eq!(r.body, gif);
+    let r = s.get(&s.sign("local:///checker.gif", "w:10")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_ne!(r.body, gif, "processed without skp");
+    // another format asked for: processed
+    let r = s
+        .get(&s.sign("local:///photo.jpg", "rs:fit:100:100/skp:jpg/f:png"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Png, 100, 67));
+    // a format that is not listed: processed
+    let r = s
+        .get(&s.sign("local:///photo.jpg", "rs:fit:100:100/skp:png"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 100, 67));
+}
+
 // ---- the shared corpus -------------------------------------------------------------
 
 /// `shared/corpus` beside the checkout, or `APERTURE_CORPUS` (for a worktree that

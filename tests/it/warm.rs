@@ -66,7 +66,7 @@ async fn one_bad_path_refuses_the_request_and_queues_nothing() {
         (forged, "forbidden"),
         (s.raw("photo.jpg"), "raw:1"),
         (s.sign("local:///photo.jpg", "rs:nonsense"), "paths[1]"),
-        (s.sign("local:///photo.jpg", "bl:2"), "paths[1]"),
+        (s.sign("local:///photo.jpg", "wm:0.5"), "paths[1]"),
         ("http://example.com/x/y".to_string(), "not a full URL"),
         ("/unsigned".to_string(), "paths[1]"),
     ];
