@@ -89,6 +89,8 @@ pub struct ProcessingConfig {
     pub quality: u8,
     pub format_quality: BTreeMap<OutputFormat, u8>,
     pub auto_rotate: bool,
+    /// Most frames of an animation kept; 1 = always the first frame only.
+    pub max_animation_frames: u32,
     /// Answer WebP when the URL names no format and `Accept` lists `image/webp`.
     pub prefer_webp: bool,
     /// The same for AVIF (refused at start until AVIF output exists).
@@ -129,6 +131,7 @@ impl ProcessingConfig {
             quality: self.quality,
             format_quality: self.format_quality.clone(),
             auto_rotate: self.auto_rotate,
+            max_animation_frames: self.max_animation_frames,
         }
     }
 }
@@ -236,6 +239,7 @@ struct RawProcessing {
     quality: i64,
     format_quality: values::StringList,
     auto_rotate: bool,
+    max_animation_frames: i64,
     prefer_webp: bool,
     prefer_avif: bool,
 }

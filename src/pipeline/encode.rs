@@ -11,6 +11,8 @@
 //! partial alpha; libvips' gifsave thresholds the same way); `quality` is unused.
 
 mod avif;
+mod gif_anim;
+mod webp_anim;
 
 use super::bitmap::Bitmap;
 use super::decode::jpeg::catch_libjpeg;
@@ -34,6 +36,52 @@ pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>
             "{} output is not supported yet",
             other.extension()
         ))),
+    }
+}
+
+/// An animated GIF or WebP being written, one frame at a time.
+pub enum Animated {
+    Gif(gif_anim::GifAnim),
+    Webp(webp_anim::WebpAnim),
+}
+
+impl Animated {
+    /// An encoder for `width` x `height` frames; `loops` is how many times the
+    /// animation plays (0 = forever).
+    pub fn new(
+        format: OutputFormat,
+        width: u32,
+        height: u32,
+        loops: u16,
+        quality: u8,
+    ) -> Result<Animated, PipelineError> {
+        match format {
+            OutputFormat::Gif => Ok(Animated::Gif(gif_anim::GifAnim::new(width, height, loops)?)),
+            OutputFormat::Webp => Ok(Animated::Webp(webp_anim::WebpAnim::new(
+                width, height, loops, quality, 4,
+            )?)),
+            other => Err(PipelineError::Unsupported(format!(
+                "animated {} output",
+                other.extension()
+            ))),
+        }
+    }
+
+    pub fn add(&mut self, img: &Bitmap, delay_ms: u32) -> Result<(), PipelineError> {
+        if !img.is_consistent() {
+            return Err(PipelineError::Encode("bad animation frame".into()));
+        }
+        match self {
+            Animated::Gif(e) => e.add(img, delay_ms),
+            Animated::Webp(e) => e.add(img, delay_ms),
+        }
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, PipelineError> {
+        match self {
+            Animated::Gif(e) => e.finish(),
+            Animated::Webp(e) => e.finish(),
+        }
     }
 }
 
@@ -90,59 +138,13 @@ fn png(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
 /// Lossy WebP; grey input is expanded to RGB(A) first (libwebp imports RGB/RGBA only).
 fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError> {
     use libwebp_sys as w;
-    if img.width > 16_383 || img.height > 16_383 {
-        return Err(PipelineError::TooLarge(format!(
-            "{}x{} is over WebP's 16383 pixel limit",
-            img.width, img.height
-        )));
-    }
-    let expanded;
-    let img = match img.channels {
-        1 | 2 => {
-            expanded = grey_to_rgb(img);
-            &expanded
-        }
-        _ => img,
-    };
+    webp_size(img.width, img.height)?;
     // SAFETY: plain libwebp calls on zeroed structs that the Init functions fill in;
     // the picture imports (copies) `img.pixels` within its bounds (checked: consistent
     // bitmap); the writer's memory is freed with WebPMemoryWriterClear on every path.
     unsafe {
-        let mut config: w::WebPConfig = std::mem::zeroed();
-        if w::WebPConfigInitInternal(
-            &mut config,
-            w::WebPPreset::WEBP_PRESET_DEFAULT,
-            quality.min(100) as f32,
-            w::WEBP_ENCODER_ABI_VERSION as i32,
-        ) == 0
-        {
-            return Err(PipelineError::Encode(
-                "WebPConfigInit (ABI mismatch)".into(),
-            ));
-        }
-        config.method = method.min(6) as i32;
-        config.alpha_quality = 100;
-        if w::WebPValidateConfig(&config) == 0 {
-            return Err(PipelineError::Encode("invalid WebP config".into()));
-        }
-        let mut pic: w::WebPPicture = std::mem::zeroed();
-        if !w::WebPPictureInit(&mut pic) {
-            return Err(PipelineError::Encode("WebPPictureInit".into()));
-        }
-        pic.width = img.width as i32;
-        pic.height = img.height as i32;
-        let stride = (img.width * img.channels as u32) as i32;
-        let ok = if img.channels == 4 {
-            w::WebPPictureImportRGBA(&mut pic, img.pixels.as_ptr(), stride)
-        } else {
-            w::WebPPictureImportRGB(&mut pic, img.pixels.as_ptr(), stride)
-        };
-        if ok == 0 {
-            w::WebPPictureFree(&mut pic);
-            return Err(PipelineError::Encode(
-                "WebPPictureImport (out of memory?)".into(),
-            ));
-        }
+        let config = webp_config(quality, method)?;
+        let mut pic = webp_picture(img)?;
         let mut wr: w::WebPMemoryWriter = std::mem::zeroed();
         w::WebPMemoryWriterInit(&mut wr);
         pic.writer = Some(w::WebPMemoryWrite);
@@ -163,12 +165,32 @@ fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError>
 }
 
 fn gif(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
-    let (Ok(w), Ok(h)) = (u16::try_from(img.width), u16::try_from(img.height)) else {
-        return Err(PipelineError::TooLarge(format!(
+    let (w, h) = gif_size(img)?;
+    let frame = gif_frame(img, w, h);
+    let mut out = Vec::with_capacity(img.pixels.len() / 4 + 1024);
+    {
+        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).map_err(gif_error)?;
+        enc.write_frame(&frame).map_err(gif_error)?;
+    }
+    Ok(out)
+}
+
+fn gif_size(img: &Bitmap) -> Result<(u16, u16), PipelineError> {
+    match (u16::try_from(img.width), u16::try_from(img.height)) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err(PipelineError::TooLarge(format!(
             "{}x{} is over GIF's 65535 pixel limit",
             img.width, img.height
-        )));
-    };
+        ))),
+    }
+}
+
+fn gif_error(e: gif::EncodingError) -> PipelineError {
+    PipelineError::Encode(format!("GIF: {e}"))
+}
+
+/// One frame with its own palette: binary alpha, then NeuQuant.
+fn gif_frame(img: &Bitmap, w: u16, h: u16) -> gif::Frame<'static> {
     let mut rgba: Vec<u8> = match img.channels {
         1 => img.pixels.iter().flat_map(|&v| [v, v, v, 255]).collect(),
         2 => img
@@ -190,14 +212,80 @@ fn gif(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
             p[3] = 255;
         }
     }
-    let frame = gif::Frame::from_rgba_speed(w, h, &mut rgba, 10);
-    let err = |e: gif::EncodingError| PipelineError::Encode(format!("GIF: {e}"));
-    let mut out = Vec::with_capacity(img.pixels.len() / 4 + 1024);
-    {
-        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).map_err(err)?;
-        enc.write_frame(&frame).map_err(err)?;
+    gif::Frame::from_rgba_speed(w, h, &mut rgba, 10)
+}
+
+fn webp_size(width: u32, height: u32) -> Result<(), PipelineError> {
+    if width > 16_383 || height > 16_383 {
+        return Err(PipelineError::TooLarge(format!(
+            "{width}x{height} is over WebP's 16383 pixel limit"
+        )));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The still and animated encoders' shared settings: `method`, alpha kept at
+/// quality 100.
+fn webp_config(quality: u8, method: u8) -> Result<libwebp_sys::WebPConfig, PipelineError> {
+    use libwebp_sys as w;
+    // SAFETY: a zeroed config filled in by libwebp's Init, then validated.
+    unsafe {
+        let mut config: w::WebPConfig = std::mem::zeroed();
+        if w::WebPConfigInitInternal(
+            &mut config,
+            w::WebPPreset::WEBP_PRESET_DEFAULT,
+            quality.min(100) as f32,
+            w::WEBP_ENCODER_ABI_VERSION as i32,
+        ) == 0
+        {
+            return Err(PipelineError::Encode(
+                "WebPConfigInit (ABI mismatch)".into(),
+            ));
+        }
+        config.method = method.min(6) as i32;
+        config.alpha_quality = 100;
+        if w::WebPValidateConfig(&config) == 0 {
+            return Err(PipelineError::Encode("invalid WebP config".into()));
+        }
+        Ok(config)
+    }
+}
+
+/// `img` copied into a new picture (grey expanded to RGB(A): libwebp imports RGB and
+/// RGBA only); the caller frees it with `WebPPictureFree`.
+fn webp_picture(img: &Bitmap) -> Result<libwebp_sys::WebPPicture, PipelineError> {
+    use libwebp_sys as w;
+    let expanded;
+    let img = match img.channels {
+        1 | 2 => {
+            expanded = grey_to_rgb(img);
+            &expanded
+        }
+        _ => img,
+    };
+    // SAFETY: the import copies `img.pixels` within its bounds (a consistent bitmap,
+    // checked by `encode`'s callers); a failed import frees what it allocated.
+    unsafe {
+        let mut pic: w::WebPPicture = std::mem::zeroed();
+        if !w::WebPPictureInit(&mut pic) {
+            return Err(PipelineError::Encode("WebPPictureInit".into()));
+        }
+        pic.width = img.width as i32;
+        pic.height = img.height as i32;
+        let stride = (img.width * img.channels as u32) as i32;
+        let ok = if img.channels == 4 {
+            w::WebPPictureImportRGBA(&mut pic, img.pixels.as_ptr(), stride)
+        } else {
+            w::WebPPictureImportRGB(&mut pic, img.pixels.as_ptr(), stride)
+        };
+        if ok == 0 {
+            w::WebPPictureFree(&mut pic);
+            return Err(PipelineError::Encode(
+                "WebPPictureImport (out of memory?)".into(),
+            ));
+        }
+        Ok(pic)
+    }
 }
 
 fn grey_to_rgb(img: &Bitmap) -> Bitmap {

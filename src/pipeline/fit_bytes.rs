@@ -19,10 +19,24 @@ pub fn encode(
     quality: u8,
     max_bytes: u64,
 ) -> Result<Vec<u8>, PipelineError> {
+    fit(format, quality, max_bytes, |q| {
+        encode::encode(img, format, q)
+    })
+}
+
+/// The loop itself, around any encoding at a given quality (the animation step
+/// re-runs its whole frame loop per attempt; each attempt's output is dropped
+/// before the next).
+pub fn fit(
+    format: OutputFormat,
+    quality: u8,
+    max_bytes: u64,
+    mut attempt: impl FnMut(u8) -> Result<Vec<u8>, PipelineError>,
+) -> Result<Vec<u8>, PipelineError> {
     let lossy = matches!(format, OutputFormat::Jpeg | OutputFormat::Webp);
     let mut quality = quality;
     loop {
-        let out = encode::encode(img, format, quality)?;
+        let out = attempt(quality)?;
         let size = out.len() as u64;
         if !lossy || max_bytes == 0 || size <= max_bytes || quality <= FLOOR {
             return Ok(out);
