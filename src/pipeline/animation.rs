@@ -74,7 +74,8 @@ pub fn execute(
 ) -> Result<Variant, PipelineError> {
     let mut timings = StageTimings::default();
     let mut size = (0, 0);
-    let encoded = fit_bytes::fit(p.format, p.quality, opts.max_bytes, |quality| {
+    let lossy = fit_bytes::lossy(p.format, opts.webp_compression);
+    let encoded = fit_bytes::fit(lossy, p.quality, opts.max_bytes, |quality| {
         let (out, s) = encode_frames(p, bytes, opts, quality, &mut timings)?;
         size = s;
         Ok(out)
@@ -112,7 +113,14 @@ fn encode_frames(
         let (enc, first) = match &mut encoder {
             Some(e) => e,
             None => encoder.insert((
-                Animated::new(p.format, size.0, size.1, source.loops, quality)?,
+                Animated::new(
+                    p.format,
+                    size.0,
+                    size.1,
+                    source.loops,
+                    quality,
+                    opts.webp_compression,
+                )?,
                 size,
             )),
         };

@@ -3,8 +3,9 @@
 //!
 //! JPEG uses mozjpeg's *fastest* profile (no trellis, no deringing, no scan
 //! optimisation; Annex K tables = libjpeg-turbo's output and sharp's default), 4:2:0,
-//! optimised Huffman tables: the codec study's measured choice. WebP is lossy,
-//! `method` 4 (sharp's `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
+//! optimised Huffman tables: the codec study's measured choice. WebP is lossy unless
+//! `webp_options` asks for lossless or near-lossless, `method` 4 (sharp's
+//! `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
 //! never written, which is imgproxy's default `strip_metadata`. GIF is one static
 //! frame, quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
 //! below 128 transparent and the rest opaque (GIF has one transparent index, no
@@ -17,9 +18,21 @@ mod webp_anim;
 use super::bitmap::Bitmap;
 use super::decode::jpeg::catch_libjpeg;
 use super::error::PipelineError;
-use crate::options::OutputFormat;
+use crate::options::{OutputFormat, WebpCompression};
 
+/// [`encode_with`] lossy, for tests.
+#[cfg(test)]
 pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    encode_with(img, format, quality, WebpCompression::Lossy)
+}
+
+/// Encodes `img`, with WebP written as `webp` asks (`webp_options`).
+pub fn encode_with(
+    img: &Bitmap,
+    format: OutputFormat,
+    quality: u8,
+    webp: WebpCompression,
+) -> Result<Vec<u8>, PipelineError> {
     if !img.is_consistent() || img.width == 0 || img.height == 0 {
         return Err(PipelineError::Encode(format!(
             "bad bitmap {}x{}x{}",
@@ -29,7 +42,7 @@ pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>
     match format {
         OutputFormat::Jpeg => jpeg(img, quality),
         OutputFormat::Png => png(img),
-        OutputFormat::Webp => webp(img, quality, 4),
+        OutputFormat::Webp => self::webp(img, quality, 4, webp),
         OutputFormat::Avif => avif::encode(img, quality),
         OutputFormat::Gif => gif(img),
         other => Err(PipelineError::Unsupported(format!(
@@ -54,11 +67,12 @@ impl Animated {
         height: u32,
         loops: u16,
         quality: u8,
+        webp: WebpCompression,
     ) -> Result<Animated, PipelineError> {
         match format {
             OutputFormat::Gif => Ok(Animated::Gif(gif_anim::GifAnim::new(width, height, loops)?)),
             OutputFormat::Webp => Ok(Animated::Webp(webp_anim::WebpAnim::new(
-                width, height, loops, quality, 4,
+                width, height, loops, quality, 4, webp,
             )?)),
             other => Err(PipelineError::Unsupported(format!(
                 "animated {} output",
@@ -135,16 +149,20 @@ fn png(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
     Ok(out)
 }
 
-/// Lossy WebP; grey input is expanded to RGB(A) first (libwebp imports RGB/RGBA only).
-fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError> {
+fn webp(
+    img: &Bitmap,
+    quality: u8,
+    method: u8,
+    compression: WebpCompression,
+) -> Result<Vec<u8>, PipelineError> {
     use libwebp_sys as w;
     webp_size(img.width, img.height)?;
     // SAFETY: plain libwebp calls on zeroed structs that the Init functions fill in;
     // the picture imports (copies) `img.pixels` within its bounds (checked: consistent
     // bitmap); the writer's memory is freed with WebPMemoryWriterClear on every path.
     unsafe {
-        let config = webp_config(quality, method)?;
-        let mut pic = webp_picture(img)?;
+        let config = webp_config(quality, method, compression)?;
+        let mut pic = webp_picture(img, config.lossless != 0)?;
         let mut wr: w::WebPMemoryWriter = std::mem::zeroed();
         w::WebPMemoryWriterInit(&mut wr);
         pic.writer = Some(w::WebPMemoryWrite);
@@ -225,8 +243,14 @@ fn webp_size(width: u32, height: u32) -> Result<(), PipelineError> {
 }
 
 /// The still and animated encoders' shared settings: `method`, alpha kept at
-/// quality 100.
-fn webp_config(quality: u8, method: u8) -> Result<libwebp_sys::WebPConfig, PipelineError> {
+/// quality 100. Lossless and near-lossless are libvips' mapping (imgproxy Pro's
+/// `webp_options`): `lossless` with the quality as the effort, near-lossless with the
+/// quality as its preprocessing level.
+fn webp_config(
+    quality: u8,
+    method: u8,
+    compression: WebpCompression,
+) -> Result<libwebp_sys::WebPConfig, PipelineError> {
     use libwebp_sys as w;
     // SAFETY: a zeroed config filled in by libwebp's Init, then validated.
     unsafe {
@@ -244,6 +268,12 @@ fn webp_config(quality: u8, method: u8) -> Result<libwebp_sys::WebPConfig, Pipel
         }
         config.method = method.min(6) as i32;
         config.alpha_quality = 100;
+        if compression != WebpCompression::Lossy {
+            config.lossless = 1;
+        }
+        if compression == WebpCompression::NearLossless {
+            config.near_lossless = i32::from(quality.min(100));
+        }
         if w::WebPValidateConfig(&config) == 0 {
             return Err(PipelineError::Encode("invalid WebP config".into()));
         }
@@ -252,8 +282,10 @@ fn webp_config(quality: u8, method: u8) -> Result<libwebp_sys::WebPConfig, Pipel
 }
 
 /// `img` copied into a new picture (grey expanded to RGB(A): libwebp imports RGB and
-/// RGBA only); the caller frees it with `WebPPictureFree`.
-fn webp_picture(img: &Bitmap) -> Result<libwebp_sys::WebPPicture, PipelineError> {
+/// RGBA only); the caller frees it with `WebPPictureFree`. Lossless encoding needs
+/// the picture kept as ARGB: imported as YUV (the lossy default) it is converted
+/// back, and that round trip is not exact.
+fn webp_picture(img: &Bitmap, argb: bool) -> Result<libwebp_sys::WebPPicture, PipelineError> {
     use libwebp_sys as w;
     let expanded;
     let img = match img.channels {
@@ -272,6 +304,7 @@ fn webp_picture(img: &Bitmap) -> Result<libwebp_sys::WebPPicture, PipelineError>
         }
         pic.width = img.width as i32;
         pic.height = img.height as i32;
+        pic.use_argb = i32::from(argb);
         let stride = (img.width * img.channels as u32) as i32;
         let ok = if img.channels == 4 {
             w::WebPPictureImportRGBA(&mut pic, img.pixels.as_ptr(), stride)
@@ -377,5 +410,23 @@ mod tests {
             "{px:?}"
         );
         assert_eq!(px[11], 0, "{px:?}");
+    }
+
+    #[test]
+    fn lossless_webp_is_exact() {
+        let pixels: Vec<u8> = (0..17 * 13 * 4).map(|i| (i * 37 % 256) as u8).collect();
+        let img = Bitmap::new(pixels, 17, 13, 4);
+        let out = encode_with(&img, OutputFormat::Webp, 80, WebpCompression::Lossless).unwrap();
+        assert_eq!(&out[12..16], b"VP8L");
+        let probe = crate::pipeline::probe::probe(&out, u64::MAX).unwrap();
+        let back = crate::pipeline::decode_full(&out, &probe).unwrap();
+        // libwebp may change the colour under fully transparent pixels, nothing else
+        for (a, b) in img.pixels.chunks(4).zip(back.pixels.chunks(4)) {
+            if a[3] != 0 {
+                assert_eq!(a, b);
+            }
+        }
+        let lossy = encode_with(&img, OutputFormat::Webp, 80, WebpCompression::Lossy).unwrap();
+        assert_eq!(&lossy[12..16], b"VP8X");
     }
 }

@@ -158,6 +158,9 @@ pub struct Prepared {
     trims: bool,
     /// Frames the animation step decodes; 1 = the still path (see [`animation`]).
     frames: u32,
+    /// WebP written lossless or near-lossless (`webp_options`): its encoder needs
+    /// several times lossy's memory.
+    lossless: bool,
     /// blur, sharpen or pixelate is on (they need buffers of their own).
     effects: bool,
     /// The output size after extend and padding; with `trim`, an upper bound the
@@ -219,6 +222,8 @@ pub fn prepare(
         skip: skipped.is_some(),
         trims,
         frames,
+        lossless: format == OutputFormat::Webp
+            && opts.webp_compression != crate::options::WebpCompression::Lossy,
         effects: effects::any(opts),
         canvas,
     })
@@ -278,7 +283,13 @@ impl Prepared {
         let img = self.geometry(img, &plan, oriented, opts)?;
         let t2 = Instant::now();
         let (width, height) = (img.width, img.height);
-        let encoded = fit_bytes::encode(&img, self.format, self.quality, opts.max_bytes)?;
+        let encoded = fit_bytes::encode(
+            &img,
+            self.format,
+            self.quality,
+            opts.max_bytes,
+            opts.webp_compression,
+        )?;
         let t3 = Instant::now();
         Ok(Variant {
             bytes: Bytes::from(encoded),

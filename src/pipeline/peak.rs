@@ -24,7 +24,8 @@
 //! - the final canvas (after extend/padding), twice when it is a new buffer, and as
 //!   much again for the encoder's buffers and output (`max_bytes` drops each attempt
 //!   before the next); for AVIF, rav1e's working frames instead, about 32 bytes per
-//!   output pixel.
+//!   output pixel; lossless WebP adds 40 bytes per output pixel (measured, see
+//!   `LOSSLESS_WEBP_BYTES_PER_PIXEL`).
 //!
 //! Animations (see `animation`): one source canvas at a time in the decoder's buffers
 //! (12 bytes a pixel for GIF, 20 for WebP), one frame through the steps above, and
@@ -88,16 +89,27 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
     let grown = if (cw, ch) == (ow, oh) { 0 } else { canvas };
     // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
     // lookahead copies: measured (docs/codecs.md) under 32 bytes per output pixel.
+    let lossless = if p.lossless {
+        cw * ch * LOSSLESS_WEBP_BYTES_PER_PIXEL
+    } else {
+        0
+    };
     let encoder = match p.format {
         OutputFormat::Avif => cw * ch * AVIF_BYTES_PER_PIXEL,
         f if p.frames > 1 => canvas + animation::encoder_bytes(f, p.frames, cw * ch),
         _ => canvas,
-    };
+    } + lossless;
     BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).
 const AVIF_BYTES_PER_PIXEL: u64 = 32;
+
+/// What libwebp's lossless (and near-lossless) encoder holds beyond lossy's, per
+/// output pixel: its ARGB copy, hash chains, backward references and histograms.
+/// Measured with `examples/peak_rss.rs`: 1200x800 lossless took 33.5 MB of RSS where
+/// lossy took 5.9 MB, ~29 bytes a pixel more; rounded up.
+const LOSSLESS_WEBP_BYTES_PER_PIXEL: u64 = 40;
 
 #[cfg(test)]
 mod tests {

@@ -514,6 +514,38 @@ async fn max_bytes_lowers_the_quality_until_it_fits() {
 }
 
 #[tokio::test]
+async fn webp_options_lossless_writes_vp8l_exactly() {
+    let s = TestServer::signed().await;
+    let r = s
+        .get(&s.sign("local:///badge.png", "w:64/f:webp/webpo:lossless"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.body.windows(4).any(|w| w == b"VP8L"),
+        "a lossless bitstream"
+    );
+    let png = s.get(&s.sign("local:///badge.png", "w:64")).await;
+    let (_, w, h, want) = png_pixels(&png.body);
+    let p = probe::probe(&r.body, u64::MAX).unwrap();
+    let got = aperture::pipeline::decode_full(&r.body, &p).unwrap();
+    assert_eq!((got.width, got.height), (w, h));
+    // the same pixels as the PNG answer, except colour under fully transparent ones
+    let c = want.len() / (w * h) as usize;
+    for (a, b) in want.chunks(c).zip(got.pixels.chunks(got.channels as usize)) {
+        if c < 4 || a[3] != 0 {
+            assert_eq!(a, &b[..c]);
+        }
+    }
+    // lossy by default; `webpo:lossy` is the default, so the same variant
+    let lossy = s.get(&s.sign("local:///badge.png", "w:64/f:webp")).await;
+    assert!(!lossy.body.windows(4).any(|w| w == b"VP8L"));
+    let same = s
+        .get(&s.sign("local:///badge.png", "w:64/f:webp/webpo:lossy"))
+        .await;
+    assert_eq!(same.body, lossy.body);
+}
+
+#[tokio::test]
 async fn skip_processing_answers_the_source_itself() {
     let s = TestServer::signed().await;
     let source = std::fs::read(s.root.path().join("photo.jpg")).unwrap();

@@ -2,13 +2,15 @@
 //! libwebp-sys with the rest of libwebp): frames are added as they come out of the
 //! per-frame pipeline; the encoder keeps the previous canvas and the encoded frames,
 //! picks sub-rectangles and blending itself, and assembles the RIFF at the end. Each
-//! frame uses the still encoder's config (same quality, method, alpha quality).
+//! frame uses the still encoder's config (same quality, method, alpha quality,
+//! compression).
 
 use libwebp_sys as w;
 
 use super::super::bitmap::Bitmap;
 use super::super::error::PipelineError;
 use super::{webp_config, webp_picture, webp_size};
+use crate::options::WebpCompression;
 
 pub struct WebpAnim {
     enc: *mut w::WebPAnimEncoder,
@@ -25,9 +27,10 @@ impl WebpAnim {
         loops: u16,
         quality: u8,
         method: u8,
+        compression: WebpCompression,
     ) -> Result<WebpAnim, PipelineError> {
         webp_size(width, height)?;
-        let config = webp_config(quality, method)?;
+        let config = webp_config(quality, method, compression)?;
         // SAFETY: options zeroed then filled by libwebp's Init; the encoder is deleted
         // by Drop.
         let enc = unsafe {
@@ -57,7 +60,7 @@ impl WebpAnim {
     }
 
     pub fn add(&mut self, img: &Bitmap, delay_ms: u32) -> Result<(), PipelineError> {
-        let mut pic = webp_picture(img)?;
+        let mut pic = webp_picture(img, self.config.lossless != 0)?;
         // SAFETY: a live encoder and an imported picture, freed right after the add
         // (the encoder copies what it keeps).
         let ok = unsafe {
