@@ -254,6 +254,10 @@ fn processing_defaults_and_overrides() {
     assert!(c.processing.auto_rotate);
     assert_eq!(c.processing.pipeline_settings().max_src_pixels, 50_000_000);
     assert_eq!(c.processing.pipeline_settings().max_animation_frames, 100);
+    assert_eq!(
+        c.processing.pipeline_settings().max_animation_frame_pixels,
+        0
+    );
 
     let c = load(&[
         ("APERTURE_MAX_SRC_RESOLUTION", "12.5"),
@@ -262,9 +266,14 @@ fn processing_defaults_and_overrides() {
         ("APERTURE_FORMAT_QUALITY", "jpg=70,webp=60"),
         ("APERTURE_AUTO_ROTATE", "false"),
         ("APERTURE_MAX_ANIMATION_FRAMES", "1"),
+        ("APERTURE_MAX_ANIMATION_FRAME_RESOLUTION", "0.5"),
     ])
     .unwrap();
     assert_eq!(c.processing.max_animation_frames, 1);
+    assert_eq!(
+        c.processing.pipeline_settings().max_animation_frame_pixels,
+        500_000
+    );
     assert_eq!(c.processing.max_src_resolution, 12.5);
     assert_eq!(c.processing.max_src_file_size, 1000);
     assert_eq!(c.processing.quality, 90);

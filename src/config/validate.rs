@@ -203,6 +203,13 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
             1
         }
     };
+    let fr = raw.max_animation_frame_resolution;
+    if !(0.0..=10_000.0).contains(&fr) {
+        p.add(
+            "processing.max_animation_frame_resolution",
+            format!("must be between 0 and 10000 megapixels, got {fr}"),
+        );
+    }
     ProcessingConfig {
         max_src_resolution: r,
         max_src_file_size: raw.max_src_file_size,
@@ -210,6 +217,7 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
         format_quality,
         auto_rotate: raw.auto_rotate,
         max_animation_frames,
+        max_animation_frame_resolution: fr,
         prefer_webp: raw.prefer_webp,
         prefer_avif: raw.prefer_avif,
     }

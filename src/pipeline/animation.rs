@@ -5,7 +5,9 @@
 //! WebP) keeps its animation; every other output (JPEG, PNG, AVIF), a cap of 1 and
 //! `skip_processing` answers take the still path and its first frame. As imgproxy:
 //! the first `max_animation_frames` frames are kept and later ones dropped, then
-//! frames x width x height must fit `max_src_resolution` (422 otherwise), all decided
+//! frames x width x height must fit `max_src_resolution`, or, when
+//! `max_animation_frame_resolution` is set, each frame must fit it (422 otherwise),
+//! all decided
 //! in `prepare` from the frame count the probe read from the headers, before any
 //! pixel is decoded; `trim` is ignored for animations (imgproxy: "not supported for
 //! animated images").
@@ -46,7 +48,20 @@ pub fn frames(
     if skip || !animates || kept <= 1 {
         return Ok(1);
     }
-    let pixels = u64::from(kept) * u64::from(probed.width) * u64::from(probed.height);
+    let frame = u64::from(probed.width) * u64::from(probed.height);
+    if settings.max_animation_frame_pixels > 0 {
+        if frame > settings.max_animation_frame_pixels {
+            return Err(PipelineError::TooLarge(format!(
+                "animation frames of {}x{} are over the {:.1} MP limit \
+                 (max_animation_frame_resolution)",
+                probed.width,
+                probed.height,
+                settings.max_animation_frame_pixels as f64 / 1e6
+            )));
+        }
+        return Ok(kept);
+    }
+    let pixels = u64::from(kept) * frame;
     if pixels > settings.max_src_pixels {
         return Err(PipelineError::TooLarge(format!(
             "animation of {kept} frames of {}x{} is {:.1} MP, over the {:.1} MP limit \
@@ -272,6 +287,15 @@ mod tests {
         assert!(matches!(e, PipelineError::TooLarge(_)), "{e:?}");
         // ... but the first frame alone is fine as a still
         assert!(prepare(&src, &opts(OutputFormat::Jpeg), None, &tight).is_ok());
+        // a per-frame limit replaces the total, as imgproxy's
+        let per_frame = |max| Settings {
+            max_animation_frame_pixels: max,
+            ..tight.clone()
+        };
+        let p = prepare(&src, &opts(OutputFormat::Gif), None, &per_frame(800)).unwrap();
+        assert_eq!(p.frames, 5);
+        let e = prepare(&src, &opts(OutputFormat::Gif), None, &per_frame(799)).unwrap_err();
+        assert!(matches!(e, PipelineError::TooLarge(_)), "{e:?}");
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub struct Settings {
     pub auto_rotate: bool,
     /// Most frames of an animation kept (IMGPROXY_MAX_ANIMATION_FRAMES); 1 = stills.
     pub max_animation_frames: u32,
+    /// Pixels per kept frame (IMGPROXY_MAX_ANIMATION_FRAME_RESOLUTION); 0 = the
+    /// frames together within `max_src_pixels` instead.
+    pub max_animation_frame_pixels: u64,
 }
 
 impl Default for Settings {
@@ -102,6 +105,7 @@ impl Default for Settings {
             ]),
             auto_rotate: true,
             max_animation_frames: 100,
+            max_animation_frame_pixels: 0,
         }
     }
 }
