@@ -6,8 +6,8 @@
 //! optimised Huffman tables: the codec study's measured choice. WebP is lossy unless
 //! `webp_options` asks for lossless or near-lossless, `method` 4 (sharp's
 //! `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
-//! never written, which is imgproxy's default `strip_metadata`. GIF is one static
-//! frame, quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
+//! never written, which is imgproxy's default `strip_metadata`. A still GIF is one
+//! frame (animations: [`Animated`]), quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
 //! below 128 transparent and the rest opaque (GIF has one transparent index, no
 //! partial alpha; libvips' gifsave thresholds the same way); `quality` is unused.
 
