@@ -20,8 +20,9 @@
 //!
 //! Delays: a stored delay of 10 ms or less plays as 100 ms in browsers (Chrome,
 //! Firefox and Safari all do this for ad-era GIFs that ask for 0), so it is written
-//! as 100 ms; others are kept (GIF output rounds up to its 10 ms unit). The loop count
-//! is kept.
+//! as 100 ms; others are kept (GIF output rounds up to its 10 ms unit). The number of
+//! plays is kept: a GIF's NETSCAPE2.0 count is repeats after the first play, WebP's
+//! `ANIM` count is plays, so GIF n is WebP n + 1 (as libwebp's gif2webp converts).
 
 use std::time::{Duration, Instant};
 
@@ -308,6 +309,35 @@ mod tests {
                 .peak_bytes(src.len())
         };
         assert!(peak(20) > peak(2));
+    }
+
+    #[test]
+    fn finite_loop_counts_are_kept() {
+        // NETSCAPE2.0 with 2 repeats plays three times: WebP's loop count 3; without
+        // the extension, once
+        let two_frames = |repeat: Option<u16>| {
+            let mut src = Vec::new();
+            {
+                let palette = [0, 0, 0, 255, 255, 255];
+                let mut enc = gif::Encoder::new(&mut src, 4, 4, &palette).unwrap();
+                if let Some(n) = repeat {
+                    enc.set_repeat(gif::Repeat::Finite(n)).unwrap();
+                }
+                for i in 0..2 {
+                    let f = gif::Frame::from_indexed_pixels(4, 4, vec![i; 16], None);
+                    enc.write_frame(&f).unwrap();
+                }
+            }
+            src
+        };
+        let s = Settings::default();
+        for (repeat, plays) in [(Some(2), 3), (None, 1)] {
+            let src = two_frames(repeat);
+            let out = run(&src, &opts(OutputFormat::Gif), None, &s).unwrap();
+            assert_eq!(crate::pipeline::probe::gif_blocks(&out.bytes).loops, repeat);
+            let webp = run(&src, &opts(OutputFormat::Webp), None, &s).unwrap();
+            assert_eq!(decoded(&webp.bytes).1, plays);
+        }
     }
 
     #[test]

@@ -35,8 +35,13 @@ pub fn frames<'a>(bytes: &'a [u8], probe: &Probe) -> Result<Frames<'a>, Pipeline
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(3 * u64::from(w) * u64::from(h) * 4);
     dec.set_limits(limits).map_err(err)?;
-    // NETSCAPE2.0 counts repeats; no extension means the animation plays once
-    let loops = probe::gif_blocks(bytes).loops.unwrap_or(1);
+    // NETSCAPE2.0 counts repeats after the first play (browsers play n + 1 times; libwebp's
+    // gif2webp adds 1 the same way); no extension means the animation plays once
+    let loops = match probe::gif_blocks(bytes).loops {
+        None => 1,
+        Some(0) => 0,
+        Some(n) => n.saturating_add(1),
+    };
     let iter = dec.into_frames().map(move |f| {
         let f = f.map_err(err)?;
         let (numer, denom) = f.delay().numer_denom_ms();

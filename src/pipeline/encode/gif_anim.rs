@@ -21,12 +21,14 @@ impl GifAnim {
     pub fn new(width: u32, height: u32, loops: u16) -> Result<GifAnim, PipelineError> {
         let size = gif_size(&Bitmap::new(Vec::new(), width, height, 4))?;
         let mut enc = gif::Encoder::new(Vec::new(), size.0, size.1, &[]).map_err(gif_error)?;
-        // no NETSCAPE2.0 extension is "play once"; its count is repeats as stored in
-        // the source (a GIF source's count is carried over unchanged)
+        // no NETSCAPE2.0 extension is "play once"; its count is repeats after the first
+        // play, one less than the plays (a GIF source's count comes back unchanged)
         match loops {
             0 => enc.set_repeat(gif::Repeat::Infinite).map_err(gif_error)?,
             1 => {}
-            n => enc.set_repeat(gif::Repeat::Finite(n)).map_err(gif_error)?,
+            n => enc
+                .set_repeat(gif::Repeat::Finite(n - 1))
+                .map_err(gif_error)?,
         }
         Ok(GifAnim { enc, size })
     }
