@@ -71,7 +71,7 @@ pub use decode::decode_full;
 pub use error::PipelineError;
 pub use probe::SourceFormat;
 
-use crate::options::{OutputFormat, ProcessingOptions};
+use crate::options::{OutputFormat, ProcessingOptions, WebpCompression};
 
 /// Server-wide settings the pipeline needs (from `[processing]` in the config).
 #[derive(Debug, Clone)]
@@ -226,8 +226,7 @@ pub fn prepare(
         skip: skipped.is_some(),
         trims,
         frames,
-        lossless: format == OutputFormat::Webp
-            && opts.webp_compression != crate::options::WebpCompression::Lossy,
+        lossless: format == OutputFormat::Webp && opts.webp_compression != WebpCompression::Lossy,
         effects: effects::any(opts),
         canvas,
     })

@@ -87,13 +87,13 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
     let effects = if p.effects { 2 * resized } else { 0 };
     let canvas = cw * ch * 4;
     let grown = if (cw, ch) == (ow, oh) { 0 } else { canvas };
-    // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
-    // lookahead copies: measured (docs/codecs.md) under 32 bytes per output pixel.
     let lossless = if p.lossless {
         cw * ch * LOSSLESS_WEBP_BYTES_PER_PIXEL
     } else {
         0
     };
+    // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
+    // lookahead copies: measured (docs/codecs.md) under 32 bytes per output pixel.
     let encoder = match p.format {
         OutputFormat::Avif => cw * ch * AVIF_BYTES_PER_PIXEL,
         f if p.frames > 1 => canvas + animation::encoder_bytes(f, p.frames, cw * ch),
