@@ -52,6 +52,14 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APERTURE_QUALITY", "processing.quality"),
     ("APERTURE_FORMAT_QUALITY", "processing.format_quality"),
     ("APERTURE_AUTO_ROTATE", "processing.auto_rotate"),
+    (
+        "APERTURE_MAX_ANIMATION_FRAMES",
+        "processing.max_animation_frames",
+    ),
+    (
+        "APERTURE_MAX_ANIMATION_FRAME_RESOLUTION",
+        "processing.max_animation_frame_resolution",
+    ),
     ("APERTURE_AUTO_WEBP", "processing.prefer_webp"),
     ("APERTURE_AUTO_AVIF", "processing.prefer_avif"),
     ("APERTURE_CACHE_MB", "cache.size_mb"),

@@ -89,6 +89,11 @@ pub struct ProcessingConfig {
     pub quality: u8,
     pub format_quality: BTreeMap<OutputFormat, u8>,
     pub auto_rotate: bool,
+    /// Most frames of an animation kept; 1 = always the first frame only.
+    pub max_animation_frames: u32,
+    /// Megapixels per frame of a kept animation; 0 = frames x size within
+    /// `max_src_resolution` instead.
+    pub max_animation_frame_resolution: f64,
     /// Answer WebP when the URL names no format and `Accept` lists `image/webp`.
     pub prefer_webp: bool,
     /// The same for AVIF (refused at start until AVIF output exists).
@@ -129,6 +134,8 @@ impl ProcessingConfig {
             quality: self.quality,
             format_quality: self.format_quality.clone(),
             auto_rotate: self.auto_rotate,
+            max_animation_frames: self.max_animation_frames,
+            max_animation_frame_pixels: (self.max_animation_frame_resolution * 1e6) as u64,
         }
     }
 }
@@ -236,6 +243,8 @@ struct RawProcessing {
     quality: i64,
     format_quality: values::StringList,
     auto_rotate: bool,
+    max_animation_frames: i64,
+    max_animation_frame_resolution: f64,
     prefer_webp: bool,
     prefer_avif: bool,
 }

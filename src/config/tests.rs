@@ -253,6 +253,11 @@ fn processing_defaults_and_overrides() {
     );
     assert!(c.processing.auto_rotate);
     assert_eq!(c.processing.pipeline_settings().max_src_pixels, 50_000_000);
+    assert_eq!(c.processing.pipeline_settings().max_animation_frames, 100);
+    assert_eq!(
+        c.processing.pipeline_settings().max_animation_frame_pixels,
+        0
+    );
 
     let c = load(&[
         ("APERTURE_MAX_SRC_RESOLUTION", "12.5"),
@@ -260,8 +265,15 @@ fn processing_defaults_and_overrides() {
         ("APERTURE_QUALITY", "90"),
         ("APERTURE_FORMAT_QUALITY", "jpg=70,webp=60"),
         ("APERTURE_AUTO_ROTATE", "false"),
+        ("APERTURE_MAX_ANIMATION_FRAMES", "1"),
+        ("APERTURE_MAX_ANIMATION_FRAME_RESOLUTION", "0.5"),
     ])
     .unwrap();
+    assert_eq!(c.processing.max_animation_frames, 1);
+    assert_eq!(
+        c.processing.pipeline_settings().max_animation_frame_pixels,
+        500_000
+    );
     assert_eq!(c.processing.max_src_resolution, 12.5);
     assert_eq!(c.processing.max_src_file_size, 1000);
     assert_eq!(c.processing.quality, 90);
@@ -284,6 +296,7 @@ fn processing_problems_name_key_and_variable() {
         ("APERTURE_QUALITY", "0"),
         ("APERTURE_MAX_SRC_RESOLUTION", "0"),
         ("APERTURE_FORMAT_QUALITY", "webp:80"),
+        ("APERTURE_MAX_ANIMATION_FRAMES", "0"),
     ])
     .unwrap_err()
     .to_string();
@@ -293,6 +306,10 @@ fn processing_problems_name_key_and_variable() {
     );
     assert!(
         e.contains("processing.max_src_resolution (APERTURE_MAX_SRC_RESOLUTION)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("processing.max_animation_frames (APERTURE_MAX_ANIMATION_FRAMES)"),
         "{e}"
     );
     assert!(

@@ -146,6 +146,11 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
     })
 }
 
+/// Most frames `max_animation_frames` accepts: the total-pixel check
+/// (frames x width x height within `max_src_resolution`) is the real bound; this only
+/// keeps the arithmetic and a typo sane.
+const MAX_ANIMATION_FRAMES: u32 = 100_000;
+
 fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfig {
     let r = raw.max_src_resolution;
     if !(r > 0.0 && r <= 10_000.0) {
@@ -185,12 +190,34 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
             ),
         }
     }
+    let max_animation_frames = match u32::try_from(raw.max_animation_frames) {
+        Ok(n @ 1..=MAX_ANIMATION_FRAMES) => n,
+        _ => {
+            p.add(
+                "processing.max_animation_frames",
+                format!(
+                    "must be between 1 and {MAX_ANIMATION_FRAMES}, got {}",
+                    raw.max_animation_frames
+                ),
+            );
+            1
+        }
+    };
+    let fr = raw.max_animation_frame_resolution;
+    if !(0.0..=10_000.0).contains(&fr) {
+        p.add(
+            "processing.max_animation_frame_resolution",
+            format!("must be between 0 and 10000 megapixels, got {fr}"),
+        );
+    }
     ProcessingConfig {
         max_src_resolution: r,
         max_src_file_size: raw.max_src_file_size,
         quality,
         format_quality,
         auto_rotate: raw.auto_rotate,
+        max_animation_frames,
+        max_animation_frame_resolution: fr,
         prefer_webp: raw.prefer_webp,
         prefer_avif: raw.prefer_avif,
     }

@@ -6,6 +6,7 @@
 use super::model::ProcessingOptions;
 use super::types::{
     Extend, Gravity, GravityType, ResizingAlgorithm, ResizingType, WatermarkPosition,
+    WebpCompression,
 };
 
 fn num(v: f64) -> String {
@@ -220,6 +221,9 @@ impl ProcessingOptions {
         }
         if let Some(p) = self.page {
             out.push(format!("pg:{p}"));
+        }
+        if self.webp_compression != WebpCompression::default() {
+            out.push(format!("webpo:{}", self.webp_compression.name()));
         }
         if self.resizing_algorithm != ResizingAlgorithm::default() {
             out.push(format!("ra:{}", self.resizing_algorithm.name()));

@@ -6,7 +6,7 @@
 //!
 //! Accepted: the whole imgproxy open-source option set with all aliases
 //! (see [`parse::OPTIONS`]), `preset`/`pr`, imgproxy Pro's
-//! `resizing_algorithm`/`ra` and `page`/`pg`, and aperture's own
+//! `resizing_algorithm`/`ra`, `page`/`pg` and `webp_options`/`webpo`, and aperture's own
 //! `redirect`/`rd`.
 //!
 //! Parsed into typed values but NOT executed by aperture's pipeline (the
@@ -45,5 +45,5 @@ pub use parse::{parse, split_option_segments};
 pub use presets::Presets;
 pub use types::{
     Crop, Extend, Flip, Gravity, GravityType, OutputFormat, Padding, ResizingAlgorithm,
-    ResizingType, Rgb, SecurityOverrides, Trim, Watermark, WatermarkPosition,
+    ResizingType, Rgb, SecurityOverrides, Trim, Watermark, WatermarkPosition, WebpCompression,
 };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::types::{
     Crop, Extend, Flip, Gravity, OutputFormat, Padding, ResizingAlgorithm, ResizingType, Rgb,
-    SecurityOverrides, Trim, Watermark,
+    SecurityOverrides, Trim, Watermark, WebpCompression,
 };
 
 /// Everything a URL's options (and presets) asked for. `Option<bool>` fields
@@ -55,6 +55,8 @@ pub struct ProcessingOptions {
     pub skip_processing: Vec<OutputFormat>,
     /// imgproxy Pro's `page`; parsed, zero-based.
     pub page: Option<u32>,
+    /// imgproxy Pro's `webp_options` compression.
+    pub webp_compression: WebpCompression,
     pub security: SecurityOverrides,
     pub cachebuster: Option<String>,
     /// Unix seconds; `<= 0` never expires (imgproxy only rejects `0 < t < now`).
@@ -105,6 +107,7 @@ impl Default for ProcessingOptions {
             format: None,
             skip_processing: Vec::new(),
             page: None,
+            webp_compression: WebpCompression::Lossy,
             security: SecurityOverrides::default(),
             cachebuster: None,
             expires: None,

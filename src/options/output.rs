@@ -9,7 +9,7 @@ use super::args::{
     non_negative, positive, uint,
 };
 use super::model::ProcessingOptions;
-use super::types::{GravityType, OutputFormat, Rgb, WatermarkPosition};
+use super::types::{GravityType, OutputFormat, Rgb, WatermarkPosition, WebpCompression};
 
 type Args = [String];
 
@@ -228,6 +228,30 @@ pub fn page(po: &mut ProcessingOptions, a: &Args) -> Result<(), Reason> {
     arity(a, 1, 1)?;
     po.page = Some(uint(&a[0], "page", u64::from(u32::MAX))? as u32);
     Ok(())
+}
+
+/// imgproxy Pro's `webp_options:%compression:%smart_subsample:%preset`; empty
+/// arguments keep the defaults. The compression is executed; `smart_subsample` and
+/// `preset` are checked and ignored (aperture writes libwebp's default preset without
+/// sharp YUV).
+pub fn webp_options(po: &mut ProcessingOptions, a: &Args) -> Result<(), Reason> {
+    arity(a, 1, 3)?;
+    if !a[0].is_empty() {
+        po.webp_compression = WebpCompression::from_name(&a[0]).ok_or_else(|| {
+            format!(
+                "unknown WebP compression `{}` (lossy, near_lossless, lossless)",
+                a[0]
+            )
+        })?;
+    }
+    if let Some(s) = a.get(1) {
+        boolean(s, "webp_options smart_subsample")?;
+    }
+    const PRESETS: [&str; 7] = ["", "default", "photo", "picture", "drawing", "icon", "text"];
+    match a.get(2) {
+        Some(p) if !PRESETS.contains(&p.as_str()) => Err(format!("unknown WebP preset `{p}`")),
+        _ => Ok(()),
+    }
 }
 
 pub fn max_src_resolution(po: &mut ProcessingOptions, a: &Args) -> Result<(), Reason> {

@@ -54,6 +54,7 @@ pub const OPTIONS: &[(&[&str], Handler)] = &[
     (&["format", "f", "ext"], o::format),
     (&["skip_processing", "skp"], o::skip_processing),
     (&["page", "pg"], o::page),
+    (&["webp_options", "webpo"], o::webp_options),
     (&["raw"], o::raw),
     (&["cachebuster", "cb"], o::cachebuster),
     (&["expires", "exp"], o::expires),

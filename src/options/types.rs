@@ -116,6 +116,37 @@ impl ResizingType {
     }
 }
 
+/// How a WebP answer is compressed: imgproxy Pro's `webp_options` (`webpo`) first
+/// argument and `IMGPROXY_WEBP_COMPRESSION`; aperture accepts it so URLs written for
+/// Pro keep working, and it is the way to ask for lossless WebP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebpCompression {
+    #[default]
+    Lossy,
+    NearLossless,
+    Lossless,
+}
+
+impl WebpCompression {
+    pub const ALL: [WebpCompression; 3] = [
+        WebpCompression::Lossy,
+        WebpCompression::NearLossless,
+        WebpCompression::Lossless,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            WebpCompression::Lossy => "lossy",
+            WebpCompression::NearLossless => "near_lossless",
+            WebpCompression::Lossless => "lossless",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
 /// `resizing_algorithm` is an imgproxy Pro option; aperture accepts it so
 /// URLs written for Pro keep working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -3,21 +3,36 @@
 //!
 //! JPEG uses mozjpeg's *fastest* profile (no trellis, no deringing, no scan
 //! optimisation; Annex K tables = libjpeg-turbo's output and sharp's default), 4:2:0,
-//! optimised Huffman tables: the codec study's measured choice. WebP is lossy,
-//! `method` 4 (sharp's `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
-//! never written, which is imgproxy's default `strip_metadata`. GIF is one static
-//! frame, quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
+//! optimised Huffman tables: the codec study's measured choice. WebP is lossy unless
+//! `webp_options` asks for lossless or near-lossless, `method` 4 (sharp's
+//! `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
+//! never written, which is imgproxy's default `strip_metadata`. A still GIF is one
+//! frame (animations: [`Animated`]), quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
 //! below 128 transparent and the rest opaque (GIF has one transparent index, no
 //! partial alpha; libvips' gifsave thresholds the same way); `quality` is unused.
 
 mod avif;
+mod gif_anim;
+mod webp_anim;
 
 use super::bitmap::Bitmap;
 use super::decode::jpeg::catch_libjpeg;
 use super::error::PipelineError;
-use crate::options::OutputFormat;
+use crate::options::{OutputFormat, WebpCompression};
 
+/// [`encode_with`] lossy, for tests.
+#[cfg(test)]
 pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    encode_with(img, format, quality, WebpCompression::Lossy)
+}
+
+/// Encodes `img`, with WebP written as `webp` asks (`webp_options`).
+pub fn encode_with(
+    img: &Bitmap,
+    format: OutputFormat,
+    quality: u8,
+    webp: WebpCompression,
+) -> Result<Vec<u8>, PipelineError> {
     if !img.is_consistent() || img.width == 0 || img.height == 0 {
         return Err(PipelineError::Encode(format!(
             "bad bitmap {}x{}x{}",
@@ -27,13 +42,60 @@ pub fn encode(img: &Bitmap, format: OutputFormat, quality: u8) -> Result<Vec<u8>
     match format {
         OutputFormat::Jpeg => jpeg(img, quality),
         OutputFormat::Png => png(img),
-        OutputFormat::Webp => webp(img, quality, 4),
+        OutputFormat::Webp => self::webp(img, quality, 4, webp),
         OutputFormat::Avif => avif::encode(img, quality),
         OutputFormat::Gif => gif(img),
         other => Err(PipelineError::Unsupported(format!(
             "{} output is not supported yet",
             other.extension()
         ))),
+    }
+}
+
+/// An animated GIF or WebP being written, one frame at a time.
+pub enum Animated {
+    Gif(gif_anim::GifAnim),
+    Webp(webp_anim::WebpAnim),
+}
+
+impl Animated {
+    /// An encoder for `width` x `height` frames; `loops` is how many times the
+    /// animation plays (0 = forever).
+    pub fn new(
+        format: OutputFormat,
+        width: u32,
+        height: u32,
+        loops: u16,
+        quality: u8,
+        webp: WebpCompression,
+    ) -> Result<Animated, PipelineError> {
+        match format {
+            OutputFormat::Gif => Ok(Animated::Gif(gif_anim::GifAnim::new(width, height, loops)?)),
+            OutputFormat::Webp => Ok(Animated::Webp(webp_anim::WebpAnim::new(
+                width, height, loops, quality, 4, webp,
+            )?)),
+            other => Err(PipelineError::Unsupported(format!(
+                "animated {} output",
+                other.extension()
+            ))),
+        }
+    }
+
+    pub fn add(&mut self, img: &Bitmap, delay_ms: u32) -> Result<(), PipelineError> {
+        if !img.is_consistent() {
+            return Err(PipelineError::Encode("bad animation frame".into()));
+        }
+        match self {
+            Animated::Gif(e) => e.add(img, delay_ms),
+            Animated::Webp(e) => e.add(img, delay_ms),
+        }
+    }
+
+    pub fn finish(self) -> Result<Vec<u8>, PipelineError> {
+        match self {
+            Animated::Gif(e) => e.finish(),
+            Animated::Webp(e) => e.finish(),
+        }
     }
 }
 
@@ -87,62 +149,20 @@ fn png(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
     Ok(out)
 }
 
-/// Lossy WebP; grey input is expanded to RGB(A) first (libwebp imports RGB/RGBA only).
-fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError> {
+fn webp(
+    img: &Bitmap,
+    quality: u8,
+    method: u8,
+    compression: WebpCompression,
+) -> Result<Vec<u8>, PipelineError> {
     use libwebp_sys as w;
-    if img.width > 16_383 || img.height > 16_383 {
-        return Err(PipelineError::TooLarge(format!(
-            "{}x{} is over WebP's 16383 pixel limit",
-            img.width, img.height
-        )));
-    }
-    let expanded;
-    let img = match img.channels {
-        1 | 2 => {
-            expanded = grey_to_rgb(img);
-            &expanded
-        }
-        _ => img,
-    };
+    webp_size(img.width, img.height)?;
     // SAFETY: plain libwebp calls on zeroed structs that the Init functions fill in;
     // the picture imports (copies) `img.pixels` within its bounds (checked: consistent
     // bitmap); the writer's memory is freed with WebPMemoryWriterClear on every path.
     unsafe {
-        let mut config: w::WebPConfig = std::mem::zeroed();
-        if w::WebPConfigInitInternal(
-            &mut config,
-            w::WebPPreset::WEBP_PRESET_DEFAULT,
-            quality.min(100) as f32,
-            w::WEBP_ENCODER_ABI_VERSION as i32,
-        ) == 0
-        {
-            return Err(PipelineError::Encode(
-                "WebPConfigInit (ABI mismatch)".into(),
-            ));
-        }
-        config.method = method.min(6) as i32;
-        config.alpha_quality = 100;
-        if w::WebPValidateConfig(&config) == 0 {
-            return Err(PipelineError::Encode("invalid WebP config".into()));
-        }
-        let mut pic: w::WebPPicture = std::mem::zeroed();
-        if !w::WebPPictureInit(&mut pic) {
-            return Err(PipelineError::Encode("WebPPictureInit".into()));
-        }
-        pic.width = img.width as i32;
-        pic.height = img.height as i32;
-        let stride = (img.width * img.channels as u32) as i32;
-        let ok = if img.channels == 4 {
-            w::WebPPictureImportRGBA(&mut pic, img.pixels.as_ptr(), stride)
-        } else {
-            w::WebPPictureImportRGB(&mut pic, img.pixels.as_ptr(), stride)
-        };
-        if ok == 0 {
-            w::WebPPictureFree(&mut pic);
-            return Err(PipelineError::Encode(
-                "WebPPictureImport (out of memory?)".into(),
-            ));
-        }
+        let config = webp_config(quality, method, compression)?;
+        let mut pic = webp_picture(img, config.lossless != 0)?;
         let mut wr: w::WebPMemoryWriter = std::mem::zeroed();
         w::WebPMemoryWriterInit(&mut wr);
         pic.writer = Some(w::WebPMemoryWrite);
@@ -163,12 +183,32 @@ fn webp(img: &Bitmap, quality: u8, method: u8) -> Result<Vec<u8>, PipelineError>
 }
 
 fn gif(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
-    let (Ok(w), Ok(h)) = (u16::try_from(img.width), u16::try_from(img.height)) else {
-        return Err(PipelineError::TooLarge(format!(
+    let (w, h) = gif_size(img)?;
+    let frame = gif_frame(img, w, h);
+    let mut out = Vec::with_capacity(img.pixels.len() / 4 + 1024);
+    {
+        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).map_err(gif_error)?;
+        enc.write_frame(&frame).map_err(gif_error)?;
+    }
+    Ok(out)
+}
+
+fn gif_size(img: &Bitmap) -> Result<(u16, u16), PipelineError> {
+    match (u16::try_from(img.width), u16::try_from(img.height)) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err(PipelineError::TooLarge(format!(
             "{}x{} is over GIF's 65535 pixel limit",
             img.width, img.height
-        )));
-    };
+        ))),
+    }
+}
+
+fn gif_error(e: gif::EncodingError) -> PipelineError {
+    PipelineError::Encode(format!("GIF: {e}"))
+}
+
+/// One frame with its own palette: binary alpha, then NeuQuant.
+fn gif_frame(img: &Bitmap, w: u16, h: u16) -> gif::Frame<'static> {
     let mut rgba: Vec<u8> = match img.channels {
         1 => img.pixels.iter().flat_map(|&v| [v, v, v, 255]).collect(),
         2 => img
@@ -190,14 +230,95 @@ fn gif(img: &Bitmap) -> Result<Vec<u8>, PipelineError> {
             p[3] = 255;
         }
     }
-    let frame = gif::Frame::from_rgba_speed(w, h, &mut rgba, 10);
-    let err = |e: gif::EncodingError| PipelineError::Encode(format!("GIF: {e}"));
-    let mut out = Vec::with_capacity(img.pixels.len() / 4 + 1024);
-    {
-        let mut enc = gif::Encoder::new(&mut out, w, h, &[]).map_err(err)?;
-        enc.write_frame(&frame).map_err(err)?;
+    gif::Frame::from_rgba_speed(w, h, &mut rgba, 10)
+}
+
+fn webp_size(width: u32, height: u32) -> Result<(), PipelineError> {
+    if width > 16_383 || height > 16_383 {
+        return Err(PipelineError::TooLarge(format!(
+            "{width}x{height} is over WebP's 16383 pixel limit"
+        )));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The still and animated encoders' shared settings: `method`, alpha kept at
+/// quality 100. Lossless and near-lossless are libvips' mapping (imgproxy Pro's
+/// `webp_options`): `lossless` with the quality as the effort, near-lossless with the
+/// quality as its preprocessing level.
+fn webp_config(
+    quality: u8,
+    method: u8,
+    compression: WebpCompression,
+) -> Result<libwebp_sys::WebPConfig, PipelineError> {
+    use libwebp_sys as w;
+    // SAFETY: a zeroed config filled in by libwebp's Init, then validated.
+    unsafe {
+        let mut config: w::WebPConfig = std::mem::zeroed();
+        if w::WebPConfigInitInternal(
+            &mut config,
+            w::WebPPreset::WEBP_PRESET_DEFAULT,
+            quality.min(100) as f32,
+            w::WEBP_ENCODER_ABI_VERSION as i32,
+        ) == 0
+        {
+            return Err(PipelineError::Encode(
+                "WebPConfigInit (ABI mismatch)".into(),
+            ));
+        }
+        config.method = method.min(6) as i32;
+        config.alpha_quality = 100;
+        if compression != WebpCompression::Lossy {
+            config.lossless = 1;
+        }
+        if compression == WebpCompression::NearLossless {
+            config.near_lossless = i32::from(quality.min(100));
+        }
+        if w::WebPValidateConfig(&config) == 0 {
+            return Err(PipelineError::Encode("invalid WebP config".into()));
+        }
+        Ok(config)
+    }
+}
+
+/// `img` copied into a new picture (grey expanded to RGB(A): libwebp imports RGB and
+/// RGBA only); the caller frees it with `WebPPictureFree`. Lossless encoding needs
+/// the picture kept as ARGB: imported as YUV (the lossy default) it is converted
+/// back, and that round trip is not exact.
+fn webp_picture(img: &Bitmap, argb: bool) -> Result<libwebp_sys::WebPPicture, PipelineError> {
+    use libwebp_sys as w;
+    let expanded;
+    let img = match img.channels {
+        1 | 2 => {
+            expanded = grey_to_rgb(img);
+            &expanded
+        }
+        _ => img,
+    };
+    // SAFETY: the import copies `img.pixels` within its bounds (a consistent bitmap,
+    // checked by `encode`'s callers); a failed import frees what it allocated.
+    unsafe {
+        let mut pic: w::WebPPicture = std::mem::zeroed();
+        if !w::WebPPictureInit(&mut pic) {
+            return Err(PipelineError::Encode("WebPPictureInit".into()));
+        }
+        pic.width = img.width as i32;
+        pic.height = img.height as i32;
+        pic.use_argb = i32::from(argb);
+        let stride = (img.width * img.channels as u32) as i32;
+        let ok = if img.channels == 4 {
+            w::WebPPictureImportRGBA(&mut pic, img.pixels.as_ptr(), stride)
+        } else {
+            w::WebPPictureImportRGB(&mut pic, img.pixels.as_ptr(), stride)
+        };
+        if ok == 0 {
+            w::WebPPictureFree(&mut pic);
+            return Err(PipelineError::Encode(
+                "WebPPictureImport (out of memory?)".into(),
+            ));
+        }
+        Ok(pic)
+    }
 }
 
 fn grey_to_rgb(img: &Bitmap) -> Bitmap {
@@ -289,5 +410,23 @@ mod tests {
             "{px:?}"
         );
         assert_eq!(px[11], 0, "{px:?}");
+    }
+
+    #[test]
+    fn lossless_webp_is_exact() {
+        let pixels: Vec<u8> = (0..17 * 13 * 4).map(|i| (i * 37 % 256) as u8).collect();
+        let img = Bitmap::new(pixels, 17, 13, 4);
+        let out = encode_with(&img, OutputFormat::Webp, 80, WebpCompression::Lossless).unwrap();
+        assert_eq!(&out[12..16], b"VP8L");
+        let probe = crate::pipeline::probe::probe(&out, u64::MAX).unwrap();
+        let back = crate::pipeline::decode_full(&out, &probe).unwrap();
+        // libwebp may change the colour under fully transparent pixels, nothing else
+        for (a, b) in img.pixels.chunks(4).zip(back.pixels.chunks(4)) {
+            if a[3] != 0 {
+                assert_eq!(a, b);
+            }
+        }
+        let lossy = encode_with(&img, OutputFormat::Webp, 80, WebpCompression::Lossy).unwrap();
+        assert_eq!(&lossy[12..16], b"VP8X");
     }
 }

@@ -9,7 +9,7 @@
 use super::bitmap::Bitmap;
 use super::encode;
 use super::error::PipelineError;
-use crate::options::OutputFormat;
+use crate::options::{OutputFormat, WebpCompression};
 
 const FLOOR: u8 = 10;
 
@@ -18,11 +18,35 @@ pub fn encode(
     format: OutputFormat,
     quality: u8,
     max_bytes: u64,
+    webp: WebpCompression,
 ) -> Result<Vec<u8>, PipelineError> {
-    let lossy = matches!(format, OutputFormat::Jpeg | OutputFormat::Webp);
+    fit(lossy(format, webp), quality, max_bytes, |q| {
+        encode::encode_with(img, format, q, webp)
+    })
+}
+
+/// Whether a lower quality makes a smaller file: JPEG and lossy WebP (lossless
+/// WebP's quality is its effort; imgproxy's list has no PNG or GIF either).
+pub fn lossy(format: OutputFormat, webp: WebpCompression) -> bool {
+    match format {
+        OutputFormat::Jpeg => true,
+        OutputFormat::Webp => webp == WebpCompression::Lossy,
+        _ => false,
+    }
+}
+
+/// The loop itself, around any encoding at a given quality (the animation step
+/// re-runs its whole frame loop per attempt; each attempt's output is dropped
+/// before the next).
+pub fn fit(
+    lossy: bool,
+    quality: u8,
+    max_bytes: u64,
+    mut attempt: impl FnMut(u8) -> Result<Vec<u8>, PipelineError>,
+) -> Result<Vec<u8>, PipelineError> {
     let mut quality = quality;
     loop {
-        let out = encode::encode(img, format, quality)?;
+        let out = attempt(quality)?;
         let size = out.len() as u64;
         if !lossy || max_bytes == 0 || size <= max_bytes || quality <= FLOOR {
             return Ok(out);
@@ -62,21 +86,24 @@ mod tests {
     fn lowers_quality_until_it_fits() {
         let img = noise(96, 96);
         for format in [OutputFormat::Jpeg, OutputFormat::Webp] {
-            let full = encode(&img, format, 90, 0).unwrap();
+            let full = encode(&img, format, 90, 0, WebpCompression::Lossy).unwrap();
             let limit = full.len() as u64 / 2;
-            let out = encode(&img, format, 90, limit).unwrap();
+            let out = encode(&img, format, 90, limit, WebpCompression::Lossy).unwrap();
             assert!(
                 out.len() as u64 <= limit,
                 "{format:?}: {} > {limit}",
                 out.len()
             );
             // an impossible limit stops at the floor with a result
-            let out = encode(&img, format, 90, 10).unwrap();
+            let out = encode(&img, format, 90, 10, WebpCompression::Lossy).unwrap();
             assert!(!out.is_empty() && out.len() < full.len());
         }
         // PNG is lossless: unchanged
-        let png = encode(&img, OutputFormat::Png, 90, 10).unwrap();
-        assert_eq!(png, encode(&img, OutputFormat::Png, 90, 0).unwrap());
+        let png = encode(&img, OutputFormat::Png, 90, 10, WebpCompression::Lossy).unwrap();
+        assert_eq!(
+            png,
+            encode(&img, OutputFormat::Png, 90, 0, WebpCompression::Lossy).unwrap()
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Format: the explicit one (`format`/`f`/`ext` option or URL extension; the CLI's
 //! output file name), else the source's family: JPEG -> JPEG, PNG -> PNG,
-//! WebP -> WebP, GIF -> GIF (one static frame), and the formats we cannot write: SVG
-//! and ICO (nearly always transparent) -> PNG, others -> JPEG. Outputs this
+//! WebP -> WebP, GIF -> GIF (animated when the source is, see `animation`), and the
+//! formats we cannot write: SVG and ICO (nearly always transparent) -> PNG, others
+//! -> JPEG. Outputs this
 //! build cannot write yet answer 422. Quality: `quality`, else `format_quality` for the format,
 //! else the server's per-format default, else the server's quality (imgproxy's rule).
 

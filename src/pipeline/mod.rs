@@ -10,6 +10,9 @@
 //! format    the output format (explicit `f`/extension, else the source's family)
 //! plan      pure geometry: crop rectangle in the source, output size, DCT scale
 //! peak      the job's estimated peak memory, from the plan (for the memory budget)
+//! animation animated GIF/WebP -> GIF/WebP: frames kept (cap), then for each frame
+//!           decode it and run the steps below from orient to alpha, streaming it
+//!           into the animated encoder (the rest of this list is the still path)
 //! decode    pixels, JPEG shrunk in the DCT domain (1/2, 1/4, 1/8) on load
 //! trim      `trim`: cut the background border (full-size decode), then plan again
 //! orient    EXIF orientation (unless `ar:0`), then `rot`, then `fl`
@@ -18,7 +21,7 @@
 //! extend    `extend` to the requested box, `extend_aspect_ratio` to its ratio
 //! padding   `padding` around the result (scaled by dpr)
 //! alpha     flatten onto `bg` (default white) when the output has no alpha or `bg` is set
-//! encode    JPEG (mozjpeg), PNG (png), WebP lossy (libwebp); `fit_bytes` re-encodes
+//! encode    JPEG (mozjpeg), PNG (png), WebP (libwebp), GIF, AVIF; `fit_bytes` re-encodes
 //!           lossy outputs at lower quality while over `max_bytes`
 //! ```
 //!
@@ -33,6 +36,7 @@
 //! and never a worker. Nothing here panics on bad input by design; the net is for bugs.
 
 mod alpha;
+mod animation;
 mod bitmap;
 mod decode;
 mod effects;
@@ -67,7 +71,7 @@ pub use decode::decode_full;
 pub use error::PipelineError;
 pub use probe::SourceFormat;
 
-use crate::options::{OutputFormat, ProcessingOptions};
+use crate::options::{OutputFormat, ProcessingOptions, WebpCompression};
 
 /// Server-wide settings the pipeline needs (from `[processing]` in the config).
 #[derive(Debug, Clone)]
@@ -80,10 +84,16 @@ pub struct Settings {
     pub format_quality: BTreeMap<OutputFormat, u8>,
     /// Apply EXIF orientation when the URL does not say (IMGPROXY_AUTO_ROTATE).
     pub auto_rotate: bool,
+    /// Most frames of an animation kept (IMGPROXY_MAX_ANIMATION_FRAMES); 1 = stills.
+    pub max_animation_frames: u32,
+    /// Pixels per kept frame (IMGPROXY_MAX_ANIMATION_FRAME_RESOLUTION); 0 = the
+    /// frames together within `max_src_pixels` instead.
+    pub max_animation_frame_pixels: u64,
 }
 
 impl Default for Settings {
-    /// imgproxy's defaults: 50 MP, quality 80, `webp=79,avif=63,jxl=77`, auto-rotate.
+    /// imgproxy's defaults: 50 MP, quality 80, `webp=79,avif=63,jxl=77`, auto-rotate;
+    /// and aperture's 100 animation frames (imgproxy's default, 1, means no animation).
     fn default() -> Self {
         Settings {
             max_src_pixels: 50_000_000,
@@ -94,6 +104,8 @@ impl Default for Settings {
                 (OutputFormat::Jxl, 77),
             ]),
             auto_rotate: true,
+            max_animation_frames: 100,
+            max_animation_frame_pixels: 0,
         }
     }
 }
@@ -148,6 +160,11 @@ pub struct Prepared {
     skip: bool,
     /// `trim` is on: full-size decode, plan again after trimming.
     trims: bool,
+    /// Frames the animation step decodes; 1 = the still path (see [`animation`]).
+    frames: u32,
+    /// WebP written lossless or near-lossless (`webp_options`): its encoder needs
+    /// several times lossy's memory.
+    lossless: bool,
     /// blur, sharpen or pixelate is on (they need buffers of their own).
     effects: bool,
     /// The output size after extend and padding; with `trim`, an upper bound the
@@ -185,7 +202,8 @@ pub fn prepare(
         ));
     let (ow, oh) = transform.oriented_size(probed.width, probed.height);
     let plan = plan::plan(ow, oh, opts);
-    let trims = opts.trim.is_some();
+    let frames = animation::frames(&probed, format, skipped.is_some(), settings)?;
+    let trims = opts.trim.is_some() && frames == 1;
     // Scale factors along the *stored* axes decide how far the JPEG may shrink on load;
     // trimming needs every pixel (imgproxy disables scale-on-load for it too).
     let stored_scale = if trims {
@@ -207,6 +225,8 @@ pub fn prepare(
         quality: format::quality(opts, format, settings),
         skip: skipped.is_some(),
         trims,
+        frames,
+        lossless: format == OutputFormat::Webp && opts.webp_compression != WebpCompression::Lossy,
         effects: effects::any(opts),
         canvas,
     })
@@ -255,20 +275,24 @@ impl Prepared {
                 timings: StageTimings::default(),
             });
         }
+        if self.frames > 1 {
+            return animation::execute(self, bytes, opts);
+        }
         let (sx, sy) = self.stored_scale;
         let t0 = Instant::now();
         let img = decode::decode(bytes, &self.probed, sx, sy)?;
         let t1 = Instant::now();
-        let (img, plan, (ow, oh)) = self.trim(img, opts)?;
-        let img = orient::apply(img, self.transform);
-        let mut img = resize::apply(img, &plan, ow, oh, opts.resizing_algorithm)?;
-        effects::apply(&mut img, opts);
-        let img = extend::apply(img, opts);
-        let img = padding::apply(img, opts);
-        let img = alpha::prepare(img, self.format, opts.background);
+        let (img, plan, oriented) = self.trim(img, opts)?;
+        let img = self.geometry(img, &plan, oriented, opts)?;
         let t2 = Instant::now();
         let (width, height) = (img.width, img.height);
-        let encoded = fit_bytes::encode(&img, self.format, self.quality, opts.max_bytes)?;
+        let encoded = fit_bytes::encode(
+            &img,
+            self.format,
+            self.quality,
+            opts.max_bytes,
+            opts.webp_compression,
+        )?;
         let t3 = Instant::now();
         Ok(Variant {
             bytes: Bytes::from(encoded),
@@ -281,6 +305,23 @@ impl Prepared {
                 encode: t3 - t2,
             },
         })
+    }
+
+    /// Every step between decoding (and trimming) and encoding: orient, resize,
+    /// filters, extend, padding, alpha. The animation step runs it on each frame.
+    fn geometry(
+        &self,
+        img: Bitmap,
+        plan: &plan::Plan,
+        (ow, oh): (u32, u32),
+        opts: &ProcessingOptions,
+    ) -> Result<Bitmap, PipelineError> {
+        let img = orient::apply(img, self.transform);
+        let mut img = resize::apply(img, plan, ow, oh, opts.resizing_algorithm)?;
+        effects::apply(&mut img, opts);
+        let img = extend::apply(img, opts);
+        let img = padding::apply(img, opts);
+        Ok(alpha::prepare(img, self.format, opts.background))
     }
 
     /// `trim` on the decoded (stored-orientation) bitmap, and the plan for what is

@@ -24,7 +24,13 @@
 //! - the final canvas (after extend/padding), twice when it is a new buffer, and as
 //!   much again for the encoder's buffers and output (`max_bytes` drops each attempt
 //!   before the next); for AVIF, rav1e's working frames instead, about 32 bytes per
-//!   output pixel.
+//!   output pixel; lossless WebP adds 40 bytes per output pixel (measured, see
+//!   `LOSSLESS_WEBP_BYTES_PER_PIXEL`).
+//!
+//! Animations (see `animation`): one source canvas at a time in the decoder's buffers
+//! (12 bytes a pixel for GIF, 20 for WebP), one frame through the steps above, and
+//! the animated encoder's working buffers plus every frame's encoded bytes
+//! (`animation::encoder_bytes`).
 //!
 //! `trim` decodes at full size and crops into a copy (one more decoded bitmap); the
 //! resized size is not known before trimming, so the canvas bound from `prepare` stands
@@ -33,9 +39,9 @@
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
 //! item 8) is what will calibrate it.
 
-use super::Prepared;
 use super::decode::dct_denominator;
 use super::probe::SourceFormat;
+use super::{Prepared, animation};
 use crate::options::OutputFormat;
 
 /// Fixed cost of any job: codec state, row buffers, tables.
@@ -51,6 +57,11 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
             let d = dct_denominator(sw, sh, p.stored_scale.0, p.stored_scale.1);
             (sw.div_ceil(d), sh.div_ceil(d), 4)
         }
+        // the animation step's GIF iterator: undisposed canvas, frame, composite
+        SourceFormat::Gif if p.frames > 1 => (sw, sh, 12),
+        // libwebp's animation decoder (also frame 1 of a still answer): its canvas and
+        // the disposed previous one, a lossless frame's ARGB and alpha, our copy
+        SourceFormat::Webp if p.probed.frames > 1 => (sw, sh, 20),
         SourceFormat::Png | SourceFormat::Gif | SourceFormat::Ico => (sw, sh, 8),
         SourceFormat::Tiff if p.probed.bits_per_sample > 8 => (sw, sh, 12),
         SourceFormat::Tiff => (sw, sh, 8),
@@ -76,17 +87,29 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
     let effects = if p.effects { 2 * resized } else { 0 };
     let canvas = cw * ch * 4;
     let grown = if (cw, ch) == (ow, oh) { 0 } else { canvas };
+    let lossless = if p.lossless {
+        cw * ch * LOSSLESS_WEBP_BYTES_PER_PIXEL
+    } else {
+        0
+    };
     // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
     // lookahead copies: measured (docs/codecs.md) under 32 bytes per output pixel.
     let encoder = match p.format {
         OutputFormat::Avif => cw * ch * AVIF_BYTES_PER_PIXEL,
+        f if p.frames > 1 => canvas + animation::encoder_bytes(f, p.frames, cw * ch),
         _ => canvas,
-    };
+    } + lossless;
     BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).
 const AVIF_BYTES_PER_PIXEL: u64 = 32;
+
+/// What libwebp's lossless (and near-lossless) encoder holds beyond lossy's, per
+/// output pixel: its ARGB copy, hash chains, backward references and histograms.
+/// Measured with `examples/peak_rss.rs`: 1200x800 lossless took 33.5 MB of RSS where
+/// lossy took 5.9 MB, ~29 bytes a pixel more; rounded up.
+const LOSSLESS_WEBP_BYTES_PER_PIXEL: u64 = 40;
 
 #[cfg(test)]
 mod tests {

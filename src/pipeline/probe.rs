@@ -58,8 +58,11 @@ pub struct Probe {
     pub height: u32,
     /// EXIF orientation 1-8 (1 when absent or invalid).
     pub orientation: u8,
-    /// Animated WebP: the decoder takes the first frame from the container.
-    pub animated: bool,
+    /// Frames in the file, counted from the headers without decoding any (GIF image
+    /// descriptors, WebP `ANMF` chunks); 1 for stills. A truncated file counts the
+    /// frames whose headers are present, so it may claim one the decoder cannot read,
+    /// never fewer than it can: the animation step decodes at most this many.
+    pub frames: u32,
     /// Bits per sample the decoder works in (16 for deep TIFFs and 10/12-bit AVIFs,
     /// else 8): its buffers are twice as large, which the memory estimate must know
     /// before decoding.
@@ -200,7 +203,7 @@ fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
                 width: width as u32,
                 height: height as u32,
                 orientation,
-                animated: false,
+                frames: 1,
                 bits_per_sample: 8,
             });
         }
@@ -240,7 +243,7 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
         width,
         height,
         orientation,
-        animated: false,
+        frames: 1,
         bits_per_sample: 8,
     })
 }
@@ -249,7 +252,7 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
 fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
     let kind = b.get(12..16).ok_or_else(|| bad("WebP", "truncated"))?;
     let data = 20usize;
-    let (width, height, mut orientation, mut animated) = match kind {
+    let (width, height, mut orientation, animated) = match kind {
         b"VP8 " => {
             // frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height
             if b.get(data + 3..data + 6) != Some(&[0x9d, 0x01, 0x2a]) {
@@ -283,8 +286,9 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
         }
         _ => return Err(bad("WebP", "unknown first chunk")),
     };
+    let mut frames = 0u32;
     if kind == b"VP8X" {
-        // later chunks: EXIF (orientation), ANIM (animation)
+        // later chunks: EXIF (orientation), ANMF (one per frame)
         let mut i = 12usize;
         while let (Some(kind), Some(len)) = (b.get(i..i + 4), le32(b, i + 4)) {
             let len = len as usize;
@@ -297,7 +301,7 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
                     let t = chunk.strip_prefix(b"Exif\0\0").unwrap_or(chunk);
                     orientation = exif::orientation(t);
                 }
-                b"ANIM" => animated = true,
+                b"ANMF" => frames = frames.saturating_add(1),
                 _ => {}
             }
             i += 8 + len + (len & 1);
@@ -308,7 +312,8 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
         width,
         height,
         orientation,
-        animated,
+        // the VP8X animation flag without frames is left to the decoder to refuse
+        frames: if animated { frames.max(1) } else { 1 },
         bits_per_sample: 8,
     })
 }
@@ -319,7 +324,7 @@ fn upright(format: SourceFormat, width: u32, height: u32) -> Probe {
         width,
         height,
         orientation: 1,
-        animated: false,
+        frames: 1,
         bits_per_sample: 8,
     }
 }
@@ -329,7 +334,78 @@ fn upright(format: SourceFormat, width: u32, height: u32) -> Probe {
 fn gif(b: &[u8]) -> Result<Probe, PipelineError> {
     let w = le16(b, 6).ok_or_else(|| bad("GIF", "truncated"))?;
     let h = le16(b, 8).ok_or_else(|| bad("GIF", "truncated"))?;
-    Ok(upright(SourceFormat::Gif, w.into(), h.into()))
+    Ok(Probe {
+        frames: gif_blocks(b).frames.max(1),
+        ..upright(SourceFormat::Gif, w.into(), h.into())
+    })
+}
+
+/// What a walk over a GIF's blocks finds, without decoding any LZW data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GifBlocks {
+    /// Image descriptors seen (a cut-off frame whose descriptor is present counts).
+    pub frames: u32,
+    /// The NETSCAPE2.0 loop count (0 = forever); `None` without that extension,
+    /// which means "play once".
+    pub loops: Option<u16>,
+}
+
+/// Walks the blocks after the logical screen: extensions and image data are chains
+/// of length-prefixed sub-blocks, skipped by their lengths, so the 10000-frame bomb
+/// is counted in microseconds. Stops at the trailer, an unknown block or the end of
+/// the data.
+pub fn gif_blocks(b: &[u8]) -> GifBlocks {
+    let mut found = GifBlocks {
+        frames: 0,
+        loops: None,
+    };
+    let table = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3 << ((flags & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let Some(&flags) = b.get(10) else {
+        return found;
+    };
+    let mut i = 13 + table(flags);
+    // the end of the sub-block chain starting at `i`, or None when it is cut off
+    let skip_chain = |mut i: usize| loop {
+        let len = *b.get(i)? as usize;
+        i += 1;
+        if len == 0 {
+            return Some(i);
+        }
+        i += len;
+    };
+    loop {
+        match b.get(i) {
+            Some(0x21) => {
+                let label = b.get(i + 1);
+                let netscape = b.get(i + 2..i + 14) == Some(b"\x0bNETSCAPE2.0");
+                if label == Some(&0xFF) && netscape && b.get(i + 15) == Some(&1) {
+                    found.loops = le16(b, i + 16);
+                }
+                match skip_chain(i + 2) {
+                    Some(next) => i = next,
+                    None => return found,
+                }
+            }
+            Some(0x2C) => {
+                let Some(&flags) = b.get(i + 9) else {
+                    return found;
+                };
+                found.frames = found.frames.saturating_add(1);
+                // descriptor (10), local table, LZW minimum code size (1), data
+                match skip_chain(i + 10 + table(flags) + 1) {
+                    Some(next) => i = next,
+                    None => return found,
+                }
+            }
+            _ => return found,
+        }
+    }
 }
 
 /// BITMAPFILEHEADER (14 bytes), then a DIB header: OS/2's 12-byte core header (16-bit
@@ -867,5 +943,99 @@ mod tests {
                    <svg:svg xmlns:svg='http://www.w3.org/2000/svg' title=\"a>b\" width = '30' height=\"20\">";
         let p = probe(svg.as_bytes(), u64::MAX).unwrap();
         assert_eq!((p.format, p.width, p.height), (SourceFormat::Svg, 30, 20));
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    /// A GIF: `w`x`h` screen with a global table of 2 colours, an optional NETSCAPE2.0
+    /// loop count, and `frames` 1x1 frames behind graphic control extensions.
+    fn gif_bytes(frames: usize, loops: Option<u16>) -> Vec<u8> {
+        let mut b = b"GIF89a\x04\0\x02\0\x80\0\0".to_vec();
+        b.extend_from_slice(&[255, 0, 0, 0, 0, 255]);
+        if let Some(n) = loops {
+            b.extend_from_slice(b"\x21\xff\x0bNETSCAPE2.0\x03\x01");
+            b.extend_from_slice(&n.to_le_bytes());
+            b.push(0);
+        }
+        for _ in 0..frames {
+            b.extend_from_slice(&[0x21, 0xF9, 4, 0, 10, 0, 0, 0]);
+            b.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0]);
+            b.extend_from_slice(&[2, 2, 0x4C, 0x01, 0]); // min code 2, one sub-block
+        }
+        b.push(0x3B);
+        b
+    }
+
+    #[test]
+    fn gif_frames_and_loops_from_the_blocks() {
+        let b = gif_bytes(3, Some(0));
+        assert_eq!(
+            gif_blocks(&b),
+            GifBlocks {
+                frames: 3,
+                loops: Some(0)
+            }
+        );
+        assert_eq!(probe(&b, u64::MAX).unwrap().frames, 3);
+        assert_eq!(gif_blocks(&gif_bytes(1, None)).loops, None);
+        assert_eq!(gif_blocks(&gif_bytes(2, Some(5))).loops, Some(5));
+        // a local colour table (8 entries) is skipped by its size
+        let mut local = gif_bytes(0, None);
+        local.pop();
+        local.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0x82]);
+        local.extend_from_slice(&[7; 24]);
+        local.extend_from_slice(&[2, 2, 0x4C, 0x01, 0, 0x3B]);
+        assert_eq!(gif_blocks(&local).frames, 1);
+    }
+
+    #[test]
+    fn a_truncated_gif_counts_the_frames_it_has_headers_for() {
+        let b = gif_bytes(3, None);
+        // cut inside frame 3's image data: its descriptor is there, so it counts
+        assert_eq!(gif_blocks(&b[..b.len() - 3]).frames, 3);
+        // cut inside frame 3's descriptor: it does not
+        assert_eq!(gif_blocks(&b[..b.len() - 10]).frames, 2);
+        // a lying sub-block length runs past the end: the walk stops, no panic
+        let mut lying = gif_bytes(1, None);
+        let n = lying.len();
+        lying[n - 5] = 0xFF;
+        assert_eq!(gif_blocks(&lying).frames, 1);
+        assert_eq!(gif_blocks(b"GIF89a").frames, 0);
+        // a still GIF probes as one frame, even without any descriptor
+        assert_eq!(probe(&gif_bytes(0, None), u64::MAX).unwrap().frames, 1);
+    }
+
+    #[test]
+    fn webp_frames_are_its_anmf_chunks() {
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let mut c = kind.to_vec();
+            c.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            c.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                c.push(0);
+            }
+            c
+        };
+        let file = |anmf: usize, flags: u8| {
+            let mut body = b"WEBP".to_vec();
+            body.extend(chunk(b"VP8X", &[flags, 0, 0, 0, 9, 0, 0, 4, 0, 0]));
+            body.extend(chunk(b"ANIM", &[0; 6]));
+            for _ in 0..anmf {
+                body.extend(chunk(b"ANMF", &[0; 17]));
+            }
+            let mut b = b"RIFF".to_vec();
+            b.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            b.extend(body);
+            b
+        };
+        let p = probe(&file(3, 0x02), u64::MAX).unwrap();
+        assert_eq!((p.width, p.height, p.frames), (10, 5, 3));
+        assert_eq!(probe(&file(3, 0), u64::MAX).unwrap().frames, 1);
+        assert_eq!(probe(&file(0, 0x02), u64::MAX).unwrap().frames, 1);
+        let cut = file(3, 0x02);
+        assert_eq!(probe(&cut[..cut.len() - 4], u64::MAX).unwrap().frames, 2);
     }
 }

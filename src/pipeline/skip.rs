@@ -37,7 +37,7 @@ pub fn unprobed(format: SourceFormat) -> Probe {
         width: 0,
         height: 0,
         orientation: 1,
-        animated: false,
+        frames: 1,
         bits_per_sample: 8,
     }
 }

@@ -514,6 +514,38 @@ async fn max_bytes_lowers_the_quality_until_it_fits() {
 }
 
 #[tokio::test]
+async fn webp_options_lossless_writes_vp8l_exactly() {
+    let s = TestServer::signed().await;
+    let r = s
+        .get(&s.sign("local:///badge.png", "w:64/f:webp/webpo:lossless"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.body.windows(4).any(|w| w == b"VP8L"),
+        "a lossless bitstream"
+    );
+    let png = s.get(&s.sign("local:///badge.png", "w:64")).await;
+    let (_, w, h, want) = png_pixels(&png.body);
+    let p = probe::probe(&r.body, u64::MAX).unwrap();
+    let got = aperture::pipeline::decode_full(&r.body, &p).unwrap();
+    assert_eq!((got.width, got.height), (w, h));
+    // the same pixels as the PNG answer, except colour under fully transparent ones
+    let c = want.len() / (w * h) as usize;
+    for (a, b) in want.chunks(c).zip(got.pixels.chunks(got.channels as usize)) {
+        if c < 4 || a[3] != 0 {
+            assert_eq!(a, &b[..c]);
+        }
+    }
+    // lossy by default; `webpo:lossy` is the default, so the same variant
+    let lossy = s.get(&s.sign("local:///badge.png", "w:64/f:webp")).await;
+    assert!(!lossy.body.windows(4).any(|w| w == b"VP8L"));
+    let same = s
+        .get(&s.sign("local:///badge.png", "w:64/f:webp/webpo:lossy"))
+        .await;
+    assert_eq!(same.body, lossy.body);
+}
+
+#[tokio::test]
 async fn skip_processing_answers_the_source_itself() {
     let s = TestServer::signed().await;
     let source = std::fs::read(s.root.path().join("photo.jpg")).unwrap();
@@ -722,4 +754,87 @@ async fn corpus_core_files() {
     let good = good.expect("the corpus has ok rows");
     let r = s.get(&s.sign(&format!("local:///{good}"), "w:10")).await;
     assert_eq!(r.status, 200, "{good}: {}", r.text());
+}
+
+// ---- animations ---------------------------------------------------------------------
+
+/// Frames of a GIF answer and their size, read with the gif crate.
+fn gif_frames(body: &[u8]) -> (u16, u16, usize) {
+    let mut dec = gif::DecodeOptions::new().read_info(body).unwrap();
+    let (w, h) = (dec.width(), dec.height());
+    let mut n = 0;
+    while dec.read_next_frame().unwrap().is_some() {
+        n += 1;
+    }
+    (w, h, n)
+}
+
+/// A server on the corpus, keeping at most `max_frames` frames of an animation.
+async fn corpus_server(dir: &Path, max_frames: u32) -> TestServer {
+    let root = dir.to_path_buf();
+    TestServer::start_with(move |c| {
+        c.sources.local_root = root;
+        c.processing.max_animation_frames = max_frames;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn animations_stay_animated_in_gif_and_webp_and_are_stills_elsewhere() {
+    let Some(dir) = corpus_dir() else { return };
+    let s = corpus_server(&dir, 100).await;
+    // 160x120, 4 frames
+    let src = "local:///valid/gif/animated_4frames.gif";
+    let r = s.get(&s.sign(src, "rs:fit:80:80")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/gif"));
+    assert_eq!(gif_frames(&r.body), (80, 60, 4));
+    let r = s.get(&s.sign(src, "rs:fit:80:80/f:webp")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(dims(&r), (SourceFormat::Webp, 80, 60));
+    let chunks = |b: &[u8], kind: &[u8]| b.windows(4).filter(|w| *w == kind).count();
+    assert_eq!(chunks(&r.body, b"ANIM"), 1);
+    assert_eq!(chunks(&r.body, b"ANMF"), 4);
+    let r = s.get(&s.sign(src, "rs:fit:80:80/f:jpg")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 80, 60));
+    // an animated WebP (3 frames) to GIF
+    let r = s
+        .get(&s.sign("local:///valid/webp/animated_3frames.webp", "w:40/f:gif"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(gif_frames(&r.body), (40, 30, 3));
+    // sub-frames with disposal: every output frame is a whole canvas
+    let r = s
+        .get(&s.sign("local:///valid/gif/animated_subframes_disposal.gif", "w:32"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(gif_frames(&r.body), (32, 32, 4));
+}
+
+#[tokio::test]
+async fn the_10000_frame_gif_is_refused_fast_unless_a_still_is_asked_for() {
+    let Some(dir) = corpus_dir() else { return };
+    let s = corpus_server(&dir, 100).await;
+    let src = "local:///invalid/gif/10000_frames_1000x1000.gif";
+    for options in ["w:100", "w:100/f:webp"] {
+        let started = Instant::now();
+        let r = s.get(&s.sign(src, options)).await;
+        assert!(started.elapsed() < Duration::from_secs(2), "{options}");
+        // 100 frames kept x 1000x1000 = 100 MP, over the 50 MP limit
+        assert_eq!(r.status, 422, "{options}");
+        assert!(r.text().contains("max_animation_frames"), "{}", r.text());
+    }
+    let started = Instant::now();
+    let r = s.get(&s.sign(src, "w:100/f:jpg")).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 100, 100));
+    // with a cap of 10 frames the animation fits: 10 MP
+    let s = corpus_server(&dir, 10).await;
+    let started = Instant::now();
+    let r = s.get(&s.sign(src, "w:100")).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(gif_frames(&r.body), (100, 100, 10));
 }

@@ -22,6 +22,14 @@ const ROWS: &[(&str, &str)] = &[
         "invalid option `ra:bicubic`: unknown resizing algorithm `bicubic`",
     ),
     (
+        "webpo:exact",
+        "invalid option `webpo:exact`: unknown WebP compression `exact` (lossy, near_lossless, lossless)",
+    ),
+    (
+        "webpo:lossless:1:cartoon",
+        "invalid option `webpo:lossless:1:cartoon`: unknown WebP preset `cartoon`",
+    ),
+    (
         "w",
         "invalid option `w`: missing arguments (expected name:args)",
     ),

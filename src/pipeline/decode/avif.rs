@@ -411,7 +411,7 @@ mod tests {
             width: 64,
             height: 64,
             orientation: 1,
-            animated: false,
+            frames: 1,
             bits_per_sample: 8,
         };
         assert!(decode(b"\0\0\0\x14ftypavif\0\0\0\0avif", &probe).is_err());

@@ -1,21 +1,58 @@
 //! GIF decoding with the `gif` crate (through `image`'s `GifDecoder`): the first
-//! frame, composited on a transparent canvas of the logical screen's size, as RGBA.
+//! frame, composited on a transparent canvas of the logical screen's size, as RGBA;
+//! or, for the animation step, every frame in turn ([`frames`]).
 //!
-//! Only frame 1 is decoded, so an animation costs one frame however many it has (the
-//! 10000-frame bomb costs one canvas); nothing before frame 1 can be disposed of, so
-//! disposal modes do not change it. Interlacing and the transparent index are the gif
+//! The still path decodes frame 1 only, so an animation answered as a still costs one
+//! frame however many it has (the 10000-frame bomb costs one canvas); nothing before
+//! frame 1 can be disposed of, so disposal modes do not change it. Interlacing and the transparent index are the gif
 //! crate's. A frame larger than the screen is refused by the allocation fence in
 //! [`super::via_image`]; a truncated frame is an error, never a partly grey picture.
 
+use std::io::Cursor;
+
 use image::codecs::gif::GifDecoder;
+use image::{AnimationDecoder, ImageDecoder};
 
 use super::super::bitmap::Bitmap;
 use super::super::error::PipelineError;
-use super::super::probe::Probe;
-use super::via_image;
+use super::super::probe::{self, Probe};
+use super::{Frames, check_size, via_image};
 
 pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     via_image::decode("GIF", GifDecoder::new, bytes, probe)
+}
+
+/// Every frame, composited by `image`'s frame iterator (disposal to background or
+/// previous, transparent pixels showing what is below): full canvases, one at a time.
+/// The iterator holds the undisposed canvas, the frame's own buffer and the composited
+/// canvas; the allocation limit of three canvases refuses a frame larger than the
+/// screen instead of allocating by its descriptor.
+pub fn frames<'a>(bytes: &'a [u8], probe: &Probe) -> Result<Frames<'a>, PipelineError> {
+    let err = |e: image::ImageError| PipelineError::Decode(format!("GIF: {e}"));
+    let mut dec = GifDecoder::new(Cursor::new(bytes)).map_err(err)?;
+    let (w, h) = dec.dimensions();
+    check_size("GIF", probe, w, h)?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(3 * u64::from(w) * u64::from(h) * 4);
+    dec.set_limits(limits).map_err(err)?;
+    // NETSCAPE2.0 counts repeats after the first play (browsers play n + 1 times; libwebp's
+    // gif2webp adds 1 the same way); no extension means the animation plays once
+    let loops = match probe::gif_blocks(bytes).loops {
+        None => 1,
+        Some(0) => 0,
+        Some(n) => n.saturating_add(1),
+    };
+    let iter = dec.into_frames().map(move |f| {
+        let f = f.map_err(err)?;
+        let (numer, denom) = f.delay().numer_denom_ms();
+        let buf = f.into_buffer();
+        let (fw, fh) = buf.dimensions();
+        Ok((Bitmap::new(buf.into_raw(), fw, fh, 4), numer / denom.max(1)))
+    });
+    Ok(Frames {
+        loops,
+        iter: Box::new(iter),
+    })
 }
 
 #[cfg(test)]

@@ -58,6 +58,26 @@ pub fn decode(
     Ok(img)
 }
 
+/// The frames of an animated source, decoded one at a time (see `animation`).
+pub struct Frames<'a> {
+    /// How many times the animation plays; 0 = forever (WebP's `ANIM` meaning).
+    pub loops: u16,
+    /// Full-canvas RGBA frames of the probed size, each with its delay in ms as stored.
+    pub iter: Box<dyn Iterator<Item = Result<(Bitmap, u32), PipelineError>> + 'a>,
+}
+
+/// Opens an animated GIF or WebP for frame-by-frame decoding.
+pub fn frames<'a>(bytes: &'a [u8], probe: &Probe) -> Result<Frames<'a>, PipelineError> {
+    match probe.format {
+        SourceFormat::Gif => gif::frames(bytes, probe),
+        SourceFormat::Webp => webp::frames(bytes, probe),
+        other => Err(PipelineError::Unsupported(format!(
+            "{} animations are not supported",
+            other.name()
+        ))),
+    }
+}
+
 /// Full-size decode (for references and tests).
 pub fn decode_full(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     decode(bytes, probe, 1.0, 1.0)
@@ -119,7 +139,7 @@ mod tests {
             width: 10,
             height: 10,
             orientation: 1,
-            animated: false,
+            frames: 1,
             bits_per_sample: 8,
         };
         let formats = [
