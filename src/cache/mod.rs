@@ -144,8 +144,7 @@ impl VariantCache {
         F: Future<Output = Result<Variant, E>> + Send + 'static,
         E: From<ProducerLost> + Send + Sync + 'static,
     {
-        if let Some(v) = self.entries.get(&key).await {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+        if let Some(v) = self.hit(&key).await {
             return Ok((v, Outcome::Hit));
         }
         let (entries, counters) = (self.entries.clone(), self.counters.clone());
@@ -176,6 +175,14 @@ impl VariantCache {
             Ok(result) => result,
             Err(join) => Err(Arc::new(E::from(ProducerLost(join.to_string())))),
         }
+    }
+
+    /// The cached variant for `key`, counted as a hit; `None` (and nothing counted) on
+    /// a miss, which the caller then hands to [`get_or_produce`](Self::get_or_produce).
+    pub async fn hit(&self, key: &VariantKey) -> Option<Arc<Variant>> {
+        let v = self.entries.get(key).await?;
+        self.counters.hits.fetch_add(1, Ordering::Relaxed);
+        Some(v)
     }
 
     /// A look without producing or counting (e.g. "is this warm already?").

@@ -133,6 +133,11 @@ pub(super) async fn lookup(
         opts.canonical(),
         format.map_or("auto", |f| f.extension()),
     );
+    // Hits, the common case, return before a job is built: building one clones the
+    // options and settings, and its future is kilobytes that every move would copy.
+    if let Some(hit) = app.cache.hit(&key).await {
+        return Ok((hit, Outcome::Hit));
+    }
     let job = Job {
         sources: Arc::clone(&app.sources),
         source: source.clone(),
@@ -147,7 +152,7 @@ pub(super) async fn lookup(
         metrics: Arc::clone(&app.metrics),
     };
     app.cache
-        .get_or_produce(key, job.run())
+        .get_or_produce(key, Box::pin(job.run()))
         .await
         .map_err(cache::unshare)
 }
