@@ -16,6 +16,7 @@
 //! decode    pixels, JPEG shrunk in the DCT domain (1/2, 1/4, 1/8) on load
 //! trim      `trim`: cut the background border (full-size decode), then plan again
 //! orient    EXIF orientation (unless `ar:0`), then `rot`, then `fl`
+//! smart     `g:sm`: move the planned crop window to the most interesting place
 //! resize    one Lanczos3 resample of the planned source rectangle to the output size
 //! effects   `blur`, `sharpen`, `pixelate`, in place on the resized image
 //! extend    `extend` to the requested box, `extend_aspect_ratio` to its ratio
@@ -54,6 +55,7 @@ pub mod plan;
 pub mod probe;
 mod resize;
 mod skip;
+mod smart;
 mod support;
 mod trim;
 
@@ -71,7 +73,7 @@ pub use decode::decode_full;
 pub use error::PipelineError;
 pub use probe::SourceFormat;
 
-use crate::options::{OutputFormat, ProcessingOptions, WebpCompression};
+use crate::options::{GravityType, OutputFormat, ProcessingOptions, WebpCompression};
 
 /// Server-wide settings the pipeline needs (from `[processing]` in the config).
 #[derive(Debug, Clone)]
@@ -317,6 +319,13 @@ impl Prepared {
         opts: &ProcessingOptions,
     ) -> Result<Bitmap, PipelineError> {
         let img = orient::apply(img, self.transform);
+        let smart_plan;
+        let plan = if opts.gravity.kind == GravityType::Smart && opts.crop.is_none() {
+            smart_plan = smart::place(&img, plan, ow, oh);
+            &smart_plan
+        } else {
+            plan
+        };
         let mut img = resize::apply(img, plan, ow, oh, opts.resizing_algorithm)?;
         effects::apply(&mut img, opts);
         let img = extend::apply(img, opts);

@@ -184,8 +184,8 @@ fn scale(src_w: u32, src_h: u32, po: &ProcessingOptions) -> (f64, f64) {
 /// imgproxy's `calcPosition` without overflow: top-left of an `inner` box placed in
 /// `outer` by `g`, clamped inside. Pixel offsets are multiplied by `dpr`; offsets
 /// below 1 in magnitude are fractions of the outer size (imgproxy's relative
-/// offsets). `sm` (smart/attention crop) is not implemented yet and falls back to
-/// the centre. `extend` places the image in its canvas with it too.
+/// offsets). `sm` (smart/attention crop) plans the centre here, from the headers;
+/// `smart::place` moves the window once pixels exist. `extend` places the image in its canvas with it too.
 pub fn position(
     outer_w: u32,
     outer_h: u32,

@@ -86,7 +86,7 @@ fn fill_crops_by_gravity() {
         // focus point at x = 0.25: centred on resized x 100, clamped to 0
         ("rs:fill:300:300/g:fp:0.25:0.5", 0.0),
         ("rs:fill:300:300/g:fp:0.6:0.5", 900.0),
-        // smart gravity falls back to the centre for now
+        // smart gravity plans the centre; pixels move it later (smart.rs)
         ("rs:fill:300:300/g:sm", 500.0),
     ];
     for &(options, left) in table {

@@ -838,3 +838,38 @@ async fn the_10000_frame_gif_is_refused_fast_unless_a_still_is_asked_for() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(gif_frames(&r.body), (100, 100, 10));
 }
+
+#[tokio::test]
+async fn smart_gravity_keeps_the_detailed_part() {
+    let s = TestServer::signed().await;
+    // flat grey, with colourful detail in the right quarter
+    let img = png_of(400, 200, |x, y| {
+        if x >= 300 {
+            let v = ((x * 37 + y * 91) % 255) as u8;
+            [v, 255 - v, v / 2]
+        } else {
+            [128, 128, 128]
+        }
+    });
+    s.root.write("detail.png", &img);
+    let crop = |gravity: &str| {
+        s.sign(
+            "local:///detail.png",
+            &format!("rs:fill:100:100/g:{gravity}/f:png"),
+        )
+    };
+    let centre = s.get(&crop("ce")).await;
+    let smart = s.get(&crop("sm")).await;
+    for r in [&centre, &smart] {
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let (_, w, _, centre_px) = png_pixels(&centre.body);
+    let (_, sw, _, smart_px) = png_pixels(&smart.body);
+    assert_eq!((w, sw), (100, 100));
+    // the centre window only catches the resampling kernel's reach into the detail
+    let (flat, busy) = (detail(&centre_px, w, 3), detail(&smart_px, sw, 3));
+    assert!(
+        busy > 10 * flat.max(100),
+        "sm moved to the detail: {busy} vs {flat}"
+    );
+}
