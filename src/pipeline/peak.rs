@@ -26,6 +26,10 @@
 //!   before the next); for AVIF, rav1e's working frames instead, about 32 bytes per
 //!   output pixel.
 //!
+//! An embedded ICC profile adds its own bytes (three times over) and about 1.3 MB of
+//! transform tables ([`super::icc::working_bytes`]); the conversion itself runs in
+//! place, row by row, so no bitmap-sized term.
+//!
 //! `trim` decodes at full size and crops into a copy (one more decoded bitmap); the
 //! resized size is not known before trimming, so the canvas bound from `prepare` stands
 //! for it. `skip_processing` holds only the source and its copy.
@@ -82,7 +86,8 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         OutputFormat::Avif => cw * ch * AVIF_BYTES_PER_PIXEL,
         _ => canvas,
     };
-    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder
+    let icc = super::icc::working_bytes(p.icc.as_ref().map_or(0, Vec::len));
+    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder + icc
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).

@@ -1,8 +1,8 @@
 //! TIFF decoding with the `tiff` crate: the first page only (later IFDs are never
 //! read, so an IFD cycle or a 10000-page file costs nothing); strips or tiles; none,
 //! PackBits, LZW, Deflate and JPEG compression; grey, grey+alpha, RGB, RGBA, YCbCr
-//! and CMYK (both converted to RGB here, naively like JPEG's CMYK), 8 or 16 bits (16
-//! narrowed to 8).
+//! and CMYK (both converted to RGB here; CMYK through its InterColorProfile tag like
+//! JPEG's, see [`icc::cmyk_to_rgb`]), 8 or 16 bits (16 narrowed to 8).
 //!
 //! The crate is used directly rather than through `image`, whose wrapper refuses
 //! YCbCr (every JPEG-compressed TIFF from libtiff) and keeps a second full-size copy.
@@ -17,8 +17,8 @@ use tiff::decoder::{Decoder, DecodingResult, Limits};
 
 use super::super::bitmap::Bitmap;
 use super::super::error::PipelineError;
+use super::super::icc;
 use super::super::probe::Probe;
-use super::jpeg::cmyk_to_rgb_in_place;
 use super::{alloc, check_size};
 
 fn err(e: tiff::TiffError) -> PipelineError {
@@ -43,6 +43,14 @@ pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     let (w, h) = dec.dimensions().map_err(err)?;
     check_size("TIFF", probe, w, h)?;
     let color = dec.colortype().map_err(err)?;
+    // before read_image: the tag is in IFD0, and reading pixels moves the decoder on
+    let cmyk_profile = match color {
+        Ct::CMYK(_) => icc::extract::tiff_tag(&mut dec)
+            .map_err(|e| tracing::debug!("TIFF ICC profile ignored: {e}"))
+            .ok()
+            .flatten(),
+        _ => None,
+    };
     let samples: usize = match color {
         Ct::Gray(8 | 16) => 1,
         Ct::GrayA(8 | 16) => 2,
@@ -75,7 +83,7 @@ pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     let channels = match color {
         Ct::CMYK(_) => {
             // TIFF stores ink amounts (0 = none), the opposite of Adobe's JPEG convention
-            cmyk_to_rgb_in_place(&mut px, false);
+            icc::cmyk_to_rgb(&mut px, w as usize, false, cmyk_profile.as_deref());
             3
         }
         Ct::YCbCr(_) => {

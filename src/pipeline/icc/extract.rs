@@ -1,0 +1,218 @@
+//! Finding a source's embedded ICC profile in its container: JPEG APP2
+//! `ICC_PROFILE` segments, PNG `iCCP`, WebP `ICCP`, TIFF tag 34675. Headers only, no
+//! pixel is decoded. Every reader is bounded by [`MAX_PROFILE`] and gives up (with a
+//! debug log) on anything malformed: a source with an unreadable profile is treated
+//! as sRGB, as libvips does. AVIF is not read (its `colr`/`prof` box is left for
+//! later; AVIF encoders tag nclx far more often than ICC).
+
+use std::io::Cursor;
+
+use super::super::probe::SourceFormat;
+
+/// The largest profile read. Display profiles are 0.5-4 KB; print (CMYK) profiles
+/// with big LUTs reach ~1.8 MB (ISO Coated v2 eci), hence 2 MiB rather than 1.
+pub const MAX_PROFILE: usize = 2 << 20;
+
+/// The embedded profile of `bytes`, if it has a well-formed one.
+pub fn extract(bytes: &[u8], format: SourceFormat) -> Option<Vec<u8>> {
+    let found = match format {
+        SourceFormat::Jpeg => jpeg(bytes),
+        SourceFormat::Png => png(bytes),
+        SourceFormat::Webp => webp(bytes),
+        SourceFormat::Tiff => tiff(bytes),
+        _ => Ok(None),
+    };
+    match found {
+        Ok(p) => p.filter(|p| !p.is_empty()),
+        Err(why) => {
+            tracing::debug!(format = format.name(), "ICC profile ignored: {why}");
+            None
+        }
+    }
+}
+
+/// The profile carried by a JPEG's APP2 `ICC_PROFILE` segments (before the first scan).
+pub fn jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut chunks = Vec::new();
+    let mut i = 2;
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Ok(None);
+    }
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return Err("JPEG marker expected".into());
+        }
+        let marker = bytes[i + 1];
+        // fill bytes and standalone markers carry no length
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            i += 2;
+            continue;
+        }
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        let Some(payload) = bytes.get(i + 4..i + 2 + len.max(2)) else {
+            break; // a truncated header: the decoder will say so
+        };
+        if marker == 0xE2
+            && let Some(rest) = payload.strip_prefix(b"ICC_PROFILE\0")
+            && let [seq, count, data @ ..] = rest
+        {
+            chunks.push((*seq, *count, data));
+        }
+        i += 2 + len.max(2);
+    }
+    reassemble(&chunks)
+}
+
+/// Joins ICC chunks `(sequence number, count, data)` in sequence order, as libjpeg's
+/// `jpeg_read_icc_profile`: numbers 1..=count, each once, all with the same count.
+pub fn reassemble(chunks: &[(u8, u8, &[u8])]) -> Result<Option<Vec<u8>>, String> {
+    let Some(&(_, count, _)) = chunks.first() else {
+        return Ok(None);
+    };
+    if count == 0 || chunks.iter().any(|c| c.1 != count) {
+        return Err("ICC chunk counts disagree".into());
+    }
+    let mut slots: Vec<Option<&[u8]>> = vec![None; usize::from(count)];
+    for &(seq, _, data) in chunks {
+        let slot = slots
+            .get_mut(usize::from(seq).wrapping_sub(1))
+            .ok_or_else(|| format!("ICC chunk {seq} of {count}"))?;
+        if slot.replace(data).is_some() {
+            return Err(format!("ICC chunk {seq} twice"));
+        }
+    }
+    let total: usize = slots.iter().flatten().map(|d| d.len()).sum();
+    if total > MAX_PROFILE {
+        return Err(format!("ICC profile of {total} bytes is too large"));
+    }
+    let mut out = Vec::with_capacity(total);
+    for (n, slot) in slots.iter().enumerate() {
+        out.extend_from_slice(slot.ok_or_else(|| format!("ICC chunk {} missing", n + 1))?);
+    }
+    Ok(Some(out))
+}
+
+/// PNG `iCCP`, inflated by the png crate within [`MAX_PROFILE`] (it drops a corrupt
+/// one silently, which is what we want).
+fn png(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut dec = png::Decoder::new(Cursor::new(bytes));
+    dec.set_limits(png::Limits { bytes: MAX_PROFILE });
+    let reader = dec.read_info().map_err(|e| e.to_string())?;
+    Ok(reader.info().icc_profile.as_ref().map(|p| p.to_vec()))
+}
+
+/// WebP's `ICCP` chunk (extended format), found by walking the RIFF chunks.
+fn webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return Ok(None);
+    }
+    let mut i = 12;
+    while let Some(head) = bytes.get(i..i + 8) {
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        if &head[..4] == b"ICCP" {
+            if len > MAX_PROFILE {
+                return Err(format!("ICC profile of {len} bytes is too large"));
+            }
+            let data = bytes.get(i + 8..i + 8 + len).ok_or("ICCP chunk is cut")?;
+            return Ok(Some(data.to_vec()));
+        }
+        // the profile comes before the image data; past it there is none
+        if matches!(&head[..4], b"VP8 " | b"VP8L" | b"ANIM" | b"ANMF") {
+            return Ok(None);
+        }
+        i = i
+            .saturating_add(8)
+            .saturating_add(len)
+            .saturating_add(len & 1);
+    }
+    Ok(None)
+}
+
+/// TIFF tag 34675 (InterColorProfile) of the first page.
+fn tiff(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut limits = tiff::decoder::Limits::default();
+    limits.ifd_value_size = MAX_PROFILE;
+    let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes))
+        .map_err(|e| e.to_string())?
+        .with_limits(limits);
+    tiff_tag(&mut dec)
+}
+
+/// The profile tag of an open TIFF decoder (also used by the TIFF decoder itself).
+pub fn tiff_tag<R: std::io::Read + std::io::Seek>(
+    dec: &mut tiff::decoder::Decoder<R>,
+) -> Result<Option<Vec<u8>>, String> {
+    let value = dec
+        .find_tag(tiff::tags::Tag::IccProfile)
+        .map_err(|e| e.to_string())?;
+    match value {
+        None => Ok(None),
+        Some(v) => match v.into_u8_vec().map_err(|e| e.to_string())? {
+            p if p.len() > MAX_PROFILE => Err(format!("ICC profile of {} bytes", p.len())),
+            p => Ok(Some(p)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_joined_in_sequence_order() {
+        let (a, b, c) = (&b"ab"[..], &b"cd"[..], &b"e"[..]);
+        let joined = reassemble(&[(2, 3, b), (3, 3, c), (1, 3, a)]).unwrap();
+        assert_eq!(joined.as_deref(), Some(&b"abcde"[..]));
+        assert_eq!(reassemble(&[]).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_chunk_sets_are_refused() {
+        let d = &b"x"[..];
+        // missing, duplicate, out of range, disagreeing counts, zero count
+        assert!(reassemble(&[(1, 3, d), (3, 3, d)]).is_err());
+        assert!(reassemble(&[(1, 2, d), (1, 2, d)]).is_err());
+        assert!(reassemble(&[(0, 1, d)]).is_err());
+        assert!(reassemble(&[(2, 1, d)]).is_err());
+        assert!(reassemble(&[(1, 2, d), (2, 3, d)]).is_err());
+        assert!(reassemble(&[(1, 0, d)]).is_err());
+    }
+
+    #[test]
+    fn an_oversized_profile_is_refused() {
+        let big = vec![0u8; 65_000];
+        let chunks: Vec<_> = (1..=40u8).map(|n| (n, 40, &big[..])).collect();
+        assert!(reassemble(&chunks).unwrap_err().contains("too large"));
+    }
+
+    /// A JPEG header with two APP2 chunks out of order, then a scan.
+    #[test]
+    fn jpeg_segments_are_found_before_the_scan() {
+        let mut j = vec![0xFF, 0xD8];
+        for (seq, data) in [(2u8, &b"cd"[..]), (1, b"ab")] {
+            let payload = [&b"ICC_PROFILE\0"[..], &[seq, 2], data].concat();
+            j.extend_from_slice(&[0xFF, 0xE2]);
+            j.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
+            j.extend_from_slice(&payload);
+        }
+        j.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xE2]);
+        assert_eq!(jpeg(&j).unwrap().as_deref(), Some(&b"abcd"[..]));
+        assert_eq!(extract(&j[..j.len() - 12], SourceFormat::Jpeg), None);
+    }
+
+    #[test]
+    fn webp_iccp_chunk() {
+        let mut w = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0".to_vec();
+        w.extend_from_slice(&[0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        w.extend_from_slice(b"ICCP\x03\0\0\0abc\0VP8 \0\0\0\0");
+        assert_eq!(webp(&w).unwrap().as_deref(), Some(&b"abc"[..]));
+        assert!(webp(&w[..w.len() - 10]).is_err());
+    }
+}
