@@ -34,6 +34,7 @@ pub fn extract(bytes: &[u8], format: SourceFormat) -> Option<Vec<u8>> {
 /// The profile carried by a JPEG's APP2 `ICC_PROFILE` segments (before the first scan).
 pub fn jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut chunks = Vec::new();
+    let mut components = None;
     let mut i = 2;
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return Ok(None);
@@ -65,9 +66,25 @@ pub fn jpeg(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
         {
             chunks.push((*seq, *count, data));
         }
+        if is_sof(marker) {
+            components = payload.get(5).copied();
+        }
         i += 2 + len.max(2);
     }
-    reassemble(&chunks)
+    let profile = reassemble(&chunks)?;
+    // The decoder makes RGB of CMYK by the profile or, without a CMYK one, naively;
+    // an RGB profile must then not be applied to that RGB a second time.
+    match profile {
+        Some(p) if components == Some(4) && p.get(16..20) != Some(b"CMYK") => {
+            Err("a non-CMYK profile on a CMYK JPEG".into())
+        }
+        p => Ok(p),
+    }
+}
+
+/// Start-of-frame markers (SOF0-SOF15 but DHT, JPG and DAC).
+fn is_sof(marker: u8) -> bool {
+    (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
 }
 
 /// Joins ICC chunks `(sequence number, count, data)` in sequence order, as libjpeg's
@@ -205,6 +222,27 @@ mod tests {
         j.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0xFF, 0xE2]);
         assert_eq!(jpeg(&j).unwrap().as_deref(), Some(&b"abcd"[..]));
         assert_eq!(extract(&j[..j.len() - 12], SourceFormat::Jpeg), None);
+    }
+
+    #[test]
+    fn an_rgb_profile_on_a_cmyk_jpeg_is_dropped() {
+        let segment = |marker: u8, payload: &[u8]| {
+            let mut v = vec![0xFF, marker];
+            v.extend_from_slice(&(payload.len() as u16 + 2).to_be_bytes());
+            v.extend_from_slice(payload);
+            v
+        };
+        let profile = |space: &[u8; 4]| {
+            let mut p = vec![0u8; 128];
+            p[16..20].copy_from_slice(space);
+            segment(0xE2, &[&b"ICC_PROFILE\0\x01\x01"[..], &p].concat())
+        };
+        let sof = |n: u8| segment(0xC0, &[8, 0, 16, 0, 16, n]);
+        let jpeg_of =
+            |space, n| [&[0xFF, 0xD8][..], &profile(space), &sof(n), &[0xFF, 0xDA]].concat();
+        assert!(jpeg(&jpeg_of(b"RGB ", 4)).is_err());
+        assert!(jpeg(&jpeg_of(b"CMYK", 4)).unwrap().is_some());
+        assert!(jpeg(&jpeg_of(b"RGB ", 3)).unwrap().is_some());
     }
 
     #[test]

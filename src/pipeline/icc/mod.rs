@@ -6,8 +6,8 @@
 //! P3 or an Adobe RGB export would otherwise come out desaturated, a CMYK JPEG with
 //! the wrong inks. What is converted:
 //!
-//! - RGB(A) with an RGB profile, unless the profile is sRGB itself ([`is_srgb`]: the
-//!   common case pays a parse, never a transform);
+//! - RGB(A) with an RGB profile, unless the profile is sRGB itself ([`is_srgb`], judged
+//!   once per distinct profile: the common case costs a lookup, never a transform);
 //! - grey(+alpha) with a grey profile, to a grey with the sRGB curve;
 //! - CMYK (JPEG, YCCK JPEG, TIFF) with a CMYK profile, at decode time ([`cmyk_to_rgb`]);
 //!   without one, the naive `(255-C)(255-K)` formula (libvips uses a built-in CMYK
@@ -21,9 +21,11 @@
 //!
 //! A profile that cannot be parsed or converted is ignored (debug log), the pixels are
 //! treated as sRGB, as libvips does. Conversion runs row by row through one row of
-//! scratch, so it needs no second image buffer. 16-bit sources are converted after
+//! scratch, so it needs no second image buffer; RGB and grey transforms are kept for
+//! the next source with the same profile ([`cache`]). 16-bit sources are converted after
 //! their decoders narrow them to 8 bits.
 
+mod cache;
 pub mod extract;
 
 use moxcms::{ColorProfile, DataColorSpace, Layout, ParsingOptions, TransformOptions};
@@ -57,26 +59,19 @@ fn parse(icc: &[u8]) -> Option<ColorProfile> {
 /// that does not match the pixels (e.g. a CMYK profile once the decoder made RGB of
 /// it) or that is sRGB already leaves them alone.
 pub fn to_srgb(img: &mut Bitmap, icc: Option<&[u8]>) {
-    let Some(profile) = icc.and_then(parse) else {
+    let Some(icc) = icc else {
         return;
     };
-    let (layout, target) = match (profile.color_space, img.channels) {
-        (DataColorSpace::Rgb, 3 | 4) if is_srgb(&profile) => return,
-        (DataColorSpace::Rgb, 3) => (Layout::Rgb, ColorProfile::new_srgb()),
-        (DataColorSpace::Rgb, 4) => (Layout::Rgba, ColorProfile::new_srgb()),
-        (DataColorSpace::Gray, 1 | 2) if is_srgb_grey(&profile) => return,
-        (DataColorSpace::Gray, 1) => (Layout::Gray, srgb_grey()),
-        (DataColorSpace::Gray, 2) => (Layout::GrayAlpha, srgb_grey()),
+    let layout = match img.channels {
+        1 => Layout::Gray,
+        2 => Layout::GrayAlpha,
+        3 => Layout::Rgb,
+        4 => Layout::Rgba,
         _ => return,
     };
-    let transform =
-        match profile.create_transform_8bit(layout, &target, layout, TransformOptions::default()) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::debug!("ICC profile ignored: {e}");
-                return;
-            }
-        };
+    let Some(transform) = cache::get_or_build(icc, layout, || transform(icc, layout)) else {
+        return;
+    };
     let row = img.width as usize * usize::from(img.channels);
     if row == 0 {
         return;
@@ -89,6 +84,22 @@ pub fn to_srgb(img: &mut Bitmap, icc: Option<&[u8]>) {
             return;
         }
     }
+}
+
+/// The transform from `icc` to sRGB for `layout` pixels, `None` when there is nothing
+/// to do (sRGB already) or nothing sensible to do (a malformed or mismatched profile).
+fn transform(icc: &[u8], layout: Layout) -> Option<cache::Transform> {
+    let profile = parse(icc)?;
+    let rgb = matches!(layout, Layout::Rgb | Layout::Rgba);
+    let target = match profile.color_space {
+        DataColorSpace::Rgb if rgb && !is_srgb(&profile) => ColorProfile::new_srgb(),
+        DataColorSpace::Gray if !rgb && !is_srgb_grey(&profile) => srgb_grey(),
+        _ => return None,
+    };
+    profile
+        .create_transform_8bit(layout, &target, layout, TransformOptions::default())
+        .map_err(|e| tracing::debug!("ICC profile ignored: {e}"))
+        .ok()
 }
 
 /// CMYK samples (4 per pixel, `width` per row) to RGB, compacted in place. `inverted`

@@ -123,3 +123,18 @@ fn cmyk_without_a_profile_is_naive() {
     cmyk_to_rgb(&mut px, 1, false, Some(b"not a profile"));
     assert_eq!(px, [255, 0, 0]);
 }
+
+#[test]
+fn transforms_are_reused_per_profile_and_layout() {
+    let icc = encode(&ColorProfile::new_adobe_rgb());
+    let build = || transform(&icc, Layout::Rgb);
+    let a = cache::get_or_build(&icc, Layout::Rgb, build).unwrap();
+    let b = cache::get_or_build(&icc, Layout::Rgb, || panic!("not cached")).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+    let c = cache::get_or_build(&icc, Layout::Rgba, || transform(&icc, Layout::Rgba));
+    assert!(!std::sync::Arc::ptr_eq(&a, &c.unwrap()));
+    // "nothing to do" is remembered too
+    let srgb = encode(&ColorProfile::new_srgb());
+    assert!(cache::get_or_build(&srgb, Layout::Rgb, || transform(&srgb, Layout::Rgb)).is_none());
+    assert!(cache::get_or_build(&srgb, Layout::Rgb, || panic!("not cached")).is_none());
+}
