@@ -6,9 +6,9 @@ through Pillow's ImageCms, so they do not come from the code under test).
 - cmyk_icc.jpg: 32x32 CMYK JPEG (Adobe APP14, inverted samples as Photoshop and
   Pillow write them) with an embedded CMYK profile, four flat 16x16 patches.
 - cmyk_plain.jpg: the same pixels without a profile (the naive conversion applies).
-- p3.png / p3.jpg / p3.webp: 16x16 flat (200, 100, 50) tagged Display P3 (the
+- p3.png / p3.jpg / p3.webp / p3.avif: 16x16 flat (200, 100, 50) tagged Display P3 (the
   600-byte v4 profile of the shared corpus's valid/png/icc_display_p3.png, CC0),
-  as iCCP / APP2 / ICCP.
+  as iCCP / APP2 / ICCP / colr prof.
 
 The CMYK profile is written by this script (so it is CC0 and 3.8 KB): an ICC v2
 printer profile with one lut16 A2B0 table (5x5x5x5 grid, Lab PCS) that models four
@@ -148,9 +148,10 @@ def main():
     flat.save(OUT + "p3.png", icc_profile=p3)
     flat.save(OUT + "p3.jpg", icc_profile=p3, **save)
     flat.save(OUT + "p3.webp", icc_profile=p3, lossless=True)
+    flat.save(OUT + "p3.avif", icc_profile=p3, quality=100, subsampling="4:4:4")
     t = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(p3)), srgb, "RGB", "RGB",
                                 renderingIntent=1)
-    for name in ("p3.png", "p3.jpg", "p3.webp"):
+    for name in ("p3.png", "p3.jpg", "p3.webp", "p3.avif"):
         img = Image.open(OUT + name).convert("RGB")
         print(name, img.getpixel((8, 8)), "->",
               ImageCms.applyTransform(img, t).getpixel((8, 8)))

@@ -276,7 +276,7 @@ async fn embedded_profiles_are_converted_to_srgb() {
     let s = TestServer::signed().await;
     // Display P3 (200, 100, 50) is sRGB (215, 93, 31), whatever the container, at full
     // size and after a resize (where the conversion runs)
-    for source in ["p3.png", "p3.jpg", "p3.webp"] {
+    for source in ["p3.png", "p3.jpg", "p3.webp", "p3.avif"] {
         for options in ["f:png", "rs:fit:8:8/f:png"] {
             let r = s.get(&s.sign(&format!("local:///{source}"), options)).await;
             assert_eq!(r.status, 200, "{source} {options}: {}", r.text());

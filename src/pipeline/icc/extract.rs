@@ -2,8 +2,9 @@
 //! `ICC_PROFILE` segments, PNG `iCCP`, WebP `ICCP`, TIFF tag 34675. Headers only, no
 //! pixel is decoded. Every reader is bounded by [`MAX_PROFILE`] and gives up (with a
 //! debug log) on anything malformed: a source with an unreadable profile is treated
-//! as sRGB, as libvips does. AVIF is not read (its `colr`/`prof` box is left for
-//! later; AVIF encoders tag nclx far more often than ICC).
+//! as sRGB, as libvips does. AVIF: the first `colr` property of type `prof`/`rICC`
+//! (most files tag nclx only; the property is taken without following `ipma` to the
+//! primary item, as the alpha item carries no profile).
 
 use std::io::Cursor;
 
@@ -20,6 +21,7 @@ pub fn extract(bytes: &[u8], format: SourceFormat) -> Option<Vec<u8>> {
         SourceFormat::Png => png(bytes),
         SourceFormat::Webp => webp(bytes),
         SourceFormat::Tiff => tiff(bytes),
+        SourceFormat::Avif => avif(bytes),
         _ => Ok(None),
     };
     match found {
@@ -152,6 +154,55 @@ fn webp(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(None)
 }
 
+/// ISO-BMFF boxes `(type, payload)` of `data`, stopping at the first malformed one.
+fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        let head = rest.get(..8)?;
+        let kind = [head[4], head[5], head[6], head[7]];
+        let (start, len) = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
+            0 => (8, rest.len()),
+            1 => {
+                let large = rest.get(8..16)?;
+                let len = u64::from_be_bytes(large.try_into().ok()?);
+                (16, usize::try_from(len).ok()?)
+            }
+            n => (8, n as usize),
+        };
+        let payload = rest.get(start..len)?;
+        rest = &rest[len..];
+        Some((kind, payload))
+    })
+}
+
+/// The payload of the first `kind` box in `data`.
+fn first_box<'a>(data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    boxes(data)
+        .find(|(k, _)| k == kind)
+        .map(|(_, payload)| payload)
+}
+
+/// AVIF (HEIF): `meta` > `iprp` > `ipco` > `colr` with an ICC profile.
+fn avif(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    // `meta` is a full box: version and flags before its children
+    let Some(meta) = first_box(bytes, b"meta").and_then(|m| m.get(4..)) else {
+        return Ok(None);
+    };
+    let Some(ipco) = first_box(meta, b"iprp").and_then(|p| first_box(p, b"ipco")) else {
+        return Ok(None);
+    };
+    for (kind, colr) in boxes(ipco) {
+        if &kind == b"colr" && matches!(colr.get(..4), Some(b"prof" | b"rICC")) {
+            let icc = &colr[4..];
+            if icc.len() > MAX_PROFILE {
+                return Err(format!("ICC profile of {} bytes is too large", icc.len()));
+            }
+            return Ok(Some(icc.to_vec()));
+        }
+    }
+    Ok(None)
+}
+
 /// TIFF tag 34675 (InterColorProfile) of the first page.
 fn tiff(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut limits = tiff::decoder::Limits::default();
@@ -243,6 +294,26 @@ mod tests {
         assert!(jpeg(&jpeg_of(b"RGB ", 4)).is_err());
         assert!(jpeg(&jpeg_of(b"CMYK", 4)).unwrap().is_some());
         assert!(jpeg(&jpeg_of(b"RGB ", 3)).unwrap().is_some());
+    }
+
+    #[test]
+    fn avif_colr_prof_property() {
+        let bx = |kind: &[u8; 4], payload: &[u8]| {
+            [&(payload.len() as u32 + 8).to_be_bytes()[..], kind, payload].concat()
+        };
+        let nclx = bx(b"colr", b"nclx\0\x01\0\x0d\0\x06\x80");
+        let prof = bx(b"colr", b"profICC!");
+        let ipco = bx(b"ipco", &[bx(b"ispe", &[0; 12]), nclx, prof].concat());
+        let meta = bx(
+            b"meta",
+            &[&[0u8; 4][..], &bx(b"hdlr", &[0; 8]), &bx(b"iprp", &ipco)].concat(),
+        );
+        let file = [bx(b"ftyp", b"avif\0\0\0\0"), meta].concat();
+        assert_eq!(avif(&file).unwrap().as_deref(), Some(&b"ICC!"[..]));
+        assert_eq!(avif(&file[..file.len() - 1]).unwrap(), None);
+        // a real file (nclx only) walks through to nothing
+        let real = include_bytes!("../../../tests/fixtures/alpha.avif");
+        assert_eq!(avif(real).unwrap(), None);
     }
 
     #[test]
