@@ -6,6 +6,7 @@ through Pillow's ImageCms, so they do not come from the code under test).
 - cmyk_icc.jpg: 32x32 CMYK JPEG (Adobe APP14, inverted samples as Photoshop and
   Pillow write them) with an embedded CMYK profile, four flat 16x16 patches.
 - cmyk_plain.jpg: the same pixels without a profile (the naive conversion applies).
+- cmyk_icc.tif: the same pixels and profile as a Deflate TIFF (ink amounts, tag 34675).
 - p3.png / p3.jpg / p3.webp / p3.avif: 16x16 flat (200, 100, 50) tagged Display P3 (the
   600-byte v4 profile of the shared corpus's valid/png/icc_display_p3.png, CC0),
   as iCCP / APP2 / ICCP / colr prof.
@@ -134,11 +135,14 @@ def main():
     save = dict(quality=95, subsampling=0)
     cmyk_image().save(OUT + "cmyk_icc.jpg", icc_profile=icc, **save)
     cmyk_image().save(OUT + "cmyk_plain.jpg", **save)
+    cmyk_image().save(OUT + "cmyk_icc.tif", icc_profile=icc, compression="tiff_adobe_deflate")
     decoded = Image.open(OUT + "cmyk_icc.jpg")
     decoded.load()
     profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     t = ImageCms.buildTransform(profile, srgb, "CMYK", "RGB", renderingIntent=0)
     print("cmyk_icc.jpg ->", centres(ImageCms.applyTransform(decoded, t)))
+    tif = Image.open(OUT + "cmyk_icc.tif")
+    print("cmyk_icc.tif ->", centres(ImageCms.applyTransform(tif, t)))
     plain = Image.open(OUT + "cmyk_plain.jpg")
     print("cmyk_plain.jpg (decoded inks) ->", centres(plain),
           "naive:", [naive(p) for p in centres(plain)])

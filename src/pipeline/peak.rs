@@ -130,6 +130,18 @@ mod tests {
     }
 
     #[test]
+    fn an_embedded_profile_is_counted() {
+        let tagged: &[u8] = include_bytes!("../../tests/fixtures/p3.png");
+        let s = Settings::default();
+        let opts = ProcessingOptions::default();
+        let p = prepare(tagged, &opts, None, &s).unwrap();
+        let mut untagged = p.clone();
+        untagged.icc = None;
+        let extra = p.peak_bytes(tagged.len()) - untagged.peak_bytes(tagged.len());
+        assert_eq!(extra, crate::pipeline::icc::working_bytes(600));
+    }
+
+    #[test]
     fn a_wide_strip_is_not_estimated_as_a_square() {
         let src = jpeg(8000, 50);
         let opts = ProcessingOptions::default();

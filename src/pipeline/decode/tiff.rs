@@ -43,14 +43,6 @@ pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     let (w, h) = dec.dimensions().map_err(err)?;
     check_size("TIFF", probe, w, h)?;
     let color = dec.colortype().map_err(err)?;
-    // before read_image: the tag is in IFD0, and reading pixels moves the decoder on
-    let cmyk_profile = match color {
-        Ct::CMYK(_) => icc::extract::tiff_tag(&mut dec)
-            .map_err(|e| tracing::debug!("TIFF ICC profile ignored: {e}"))
-            .ok()
-            .flatten(),
-        _ => None,
-    };
     let samples: usize = match color {
         Ct::Gray(8 | 16) => 1,
         Ct::GrayA(8 | 16) => 2,
@@ -83,7 +75,9 @@ pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     let channels = match color {
         Ct::CMYK(_) => {
             // TIFF stores ink amounts (0 = none), the opposite of Adobe's JPEG convention
-            icc::cmyk_to_rgb(&mut px, w as usize, false, cmyk_profile.as_deref());
+            // CMYK is rare enough that reading IFD0 again for the profile is free
+            let profile = icc::extract::extract(bytes, crate::pipeline::SourceFormat::Tiff);
+            icc::cmyk_to_rgb(&mut px, w as usize, false, profile.as_deref());
             3
         }
         Ct::YCbCr(_) => {

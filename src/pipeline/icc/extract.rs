@@ -203,30 +203,54 @@ fn avif(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(None)
 }
 
-/// TIFF tag 34675 (InterColorProfile) of the first page.
+/// TIFF tag 34675 (InterColorProfile) of the first page, read from IFD0 directly: the
+/// tiff crate returns tag bytes as a list of 24-byte values (a 2 MiB profile would
+/// take 48 MiB on the way) and fences them by the decode budget, which a small image
+/// with a big profile exceeds. Classic TIFF only (BigTIFF: none found).
 fn tiff(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let mut limits = tiff::decoder::Limits::default();
-    limits.ifd_value_size = MAX_PROFILE;
-    let mut dec = tiff::decoder::Decoder::new(Cursor::new(bytes))
-        .map_err(|e| e.to_string())?
-        .with_limits(limits);
-    tiff_tag(&mut dec)
-}
-
-/// The profile tag of an open TIFF decoder (also used by the TIFF decoder itself).
-pub fn tiff_tag<R: std::io::Read + std::io::Seek>(
-    dec: &mut tiff::decoder::Decoder<R>,
-) -> Result<Option<Vec<u8>>, String> {
-    let value = dec
-        .find_tag(tiff::tags::Tag::IccProfile)
-        .map_err(|e| e.to_string())?;
-    match value {
-        None => Ok(None),
-        Some(v) => match v.into_u8_vec().map_err(|e| e.to_string())? {
-            p if p.len() > MAX_PROFILE => Err(format!("ICC profile of {} bytes", p.len())),
-            p => Ok(Some(p)),
-        },
+    let le = match bytes.get(..4) {
+        Some(b"II*\0") => true,
+        Some(b"MM\0*") => false,
+        _ => return Ok(None),
+    };
+    // an unsigned field of `n` bytes at `i`, in the file's byte order
+    let field = |i: usize, n: usize| -> Option<usize> {
+        let b = bytes.get(i..i + n)?;
+        let be = |v: usize, &x: &u8| v << 8 | usize::from(x);
+        Some(if le {
+            b.iter().rev().fold(0, be)
+        } else {
+            b.iter().fold(0, be)
+        })
+    };
+    let u16_at = |i| field(i, 2);
+    let u32_at = |i| field(i, 4);
+    let ifd = u32_at(4).ok_or("TIFF header is cut")?;
+    let entries = u16_at(ifd).ok_or("TIFF IFD0 is cut")?;
+    for n in 0..entries {
+        let e = ifd + 2 + 12 * n;
+        if u16_at(e).ok_or("TIFF IFD0 is cut")? != 34675 {
+            continue;
+        }
+        // BYTE or UNDEFINED, as the TIFF/EP and ICC specifications write it
+        if !matches!(u16_at(e + 2), Some(1 | 7)) {
+            return Err("TIFF ICC tag of another type".into());
+        }
+        let count = u32_at(e + 4).ok_or("TIFF IFD0 is cut")?;
+        if count > MAX_PROFILE {
+            return Err(format!("ICC profile of {count} bytes is too large"));
+        }
+        let at = if count <= 4 {
+            e + 8
+        } else {
+            u32_at(e + 8).ok_or("cut")?
+        };
+        let data = bytes
+            .get(at..at + count)
+            .ok_or("TIFF ICC tag points past the end")?;
+        return Ok(Some(data.to_vec()));
     }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -314,6 +338,17 @@ mod tests {
         // a real file (nclx only) walks through to nothing
         let real = include_bytes!("../../../tests/fixtures/alpha.avif");
         assert_eq!(avif(real).unwrap(), None);
+    }
+
+    #[test]
+    fn tiff_tag_34675() {
+        let t = include_bytes!("../../../tests/fixtures/cmyk_icc.tif");
+        let icc = tiff(t).unwrap().unwrap();
+        assert_eq!(&icc[36..40], b"acsp");
+        assert_eq!(&icc[16..20], b"CMYK");
+        // the tag is written after the pixels: cutting the file cuts the profile
+        assert!(tiff(&t[..t.len() - 100]).is_err());
+        assert_eq!(tiff(b"II*\0\x08\0\0\0\0\0").unwrap(), None);
     }
 
     #[test]
