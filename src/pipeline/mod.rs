@@ -18,6 +18,8 @@
 //! orient    EXIF orientation (unless `ar:0`), then `rot`, then `fl`
 //! smart     `g:sm`: move the planned crop window to the most interesting place
 //! resize    one Lanczos3 resample of the planned source rectangle to the output size
+//! icc       the embedded ICC profile (read in `prepare`) applied: RGB/grey to sRGB on
+//!           the resized image (smallest); CMYK already converted by its decoder
 //! effects   `blur`, `sharpen`, `pixelate`, in place on the resized image
 //! extend    `extend` to the requested box, `extend_aspect_ratio` to its ratio
 //! padding   `padding` around the result (scaled by dpr)
@@ -47,6 +49,7 @@ mod exif;
 mod extend;
 mod fit_bytes;
 mod format;
+mod icc;
 pub mod negotiate;
 mod orient;
 mod padding;
@@ -172,6 +175,8 @@ pub struct Prepared {
     /// The output size after extend and padding; with `trim`, an upper bound the
     /// trimmed result must fit (see [`Prepared::execute`]).
     canvas: (u32, u32),
+    /// The source's embedded ICC profile (see [`icc`]).
+    icc: Option<Vec<u8>>,
 }
 
 /// Probes, picks the format and plans the geometry: cheap (headers only), so it runs
@@ -231,6 +236,10 @@ pub fn prepare(
         lossless: format == OutputFormat::Webp && opts.webp_compression != WebpCompression::Lossy,
         effects: effects::any(opts),
         canvas,
+        icc: skipped
+            .is_none()
+            .then(|| icc::extract::extract(bytes, probed.format))
+            .flatten(),
     })
 }
 
@@ -327,6 +336,7 @@ impl Prepared {
             plan
         };
         let mut img = resize::apply(img, plan, ow, oh, opts.resizing_algorithm)?;
+        icc::to_srgb(&mut img, self.icc.as_deref());
         effects::apply(&mut img, opts);
         let img = extend::apply(img, opts);
         let img = padding::apply(img, opts);

@@ -32,6 +32,10 @@
 //! the animated encoder's working buffers plus every frame's encoded bytes
 //! (`animation::encoder_bytes`).
 //!
+//! An embedded ICC profile adds its own bytes (three times over) and about 1.3 MB of
+//! transform tables ([`super::icc::working_bytes`]); the conversion itself runs in
+//! place, row by row, so no bitmap-sized term.
+//!
 //! `trim` decodes at full size and crops into a copy (one more decoded bitmap); the
 //! resized size is not known before trimming, so the canvas bound from `prepare` stands
 //! for it. `skip_processing` holds only the source and its copy.
@@ -99,7 +103,8 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         f if p.frames > 1 => canvas + animation::encoder_bytes(f, p.frames, cw * ch),
         _ => canvas,
     } + lossless;
-    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder
+    let icc = super::icc::working_bytes(p.icc.as_ref().map_or(0, Vec::len));
+    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder + icc
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).
@@ -145,6 +150,18 @@ mod tests {
         assert!(a < 2 * 1024 * 1024, "{a}");
         assert!(b > 1600 * 1200 * 4, "{b}");
         assert!(b < 40 * 1024 * 1024, "{b}");
+    }
+
+    #[test]
+    fn an_embedded_profile_is_counted() {
+        let tagged: &[u8] = include_bytes!("../../tests/fixtures/p3.png");
+        let s = Settings::default();
+        let opts = ProcessingOptions::default();
+        let p = prepare(tagged, &opts, None, &s).unwrap();
+        let mut untagged = p.clone();
+        untagged.icc = None;
+        let extra = p.peak_bytes(tagged.len()) - untagged.peak_bytes(tagged.len());
+        assert_eq!(extra, crate::pipeline::icc::working_bytes(600));
     }
 
     #[test]

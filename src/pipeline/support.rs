@@ -4,7 +4,11 @@
 //!
 //! Accepted without effect, because the output is still what was asked for:
 //! `strip_metadata`/`keep_copyright`/`strip_color_profile` (outputs never carry
-//! metadata or ICC profiles yet, which is imgproxy's default), `enforce_thumbnail`,
+//! metadata or ICC profiles, which is imgproxy's default; their pixels are converted
+//! to sRGB from any embedded profile, see `icc`). Deviation: with `scp:0` imgproxy
+//! exports the pixels back to the source's profile and embeds it; aperture still
+//! answers sRGB without a profile (the same colours, narrower gamut for wide-gamut
+//! sources), `enforce_thumbnail`,
 //! `page`, and the security overrides (imgproxy ignores them unless
 //! `IMGPROXY_ALLOW_SECURITY_OPTIONS`; aperture does not allow them).
 

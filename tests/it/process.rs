@@ -253,6 +253,63 @@ async fn exif_orientations_come_out_upright() {
     assert_eq!(dims(&r), (SourceFormat::Png, 48, 64));
 }
 
+// ---- colour management ---------------------------------------------------------------
+
+/// Asserts each `(x, y) -> rgb` of a PNG response within `tolerance` per channel.
+fn assert_pixels(body: &[u8], want: &[((u32, u32), [u8; 3])], tolerance: u8, what: &str) {
+    let (ct, w, _, px) = png_pixels(body);
+    assert_eq!(ct, png::ColorType::Rgb, "{what}");
+    for &((x, y), rgb) in want {
+        let got = at(&px, w, 3, x, y);
+        let close = got
+            .iter()
+            .zip(rgb)
+            .all(|(&g, r)| g.abs_diff(r) <= tolerance);
+        assert!(close, "{what}: ({x}, {y}) is {got:?}, want {rgb:?}");
+    }
+}
+
+/// The fixtures and references come from `scripts/make-icc-fixtures.py` (lcms2 via
+/// Pillow's ImageCms).
+#[tokio::test]
+async fn embedded_profiles_are_converted_to_srgb() {
+    let s = TestServer::signed().await;
+    // Display P3 (200, 100, 50) is sRGB (215, 93, 31), whatever the container, at full
+    // size and after a resize (where the conversion runs)
+    for source in ["p3.png", "p3.jpg", "p3.webp", "p3.avif"] {
+        for options in ["f:png", "rs:fit:8:8/f:png"] {
+            let r = s.get(&s.sign(&format!("local:///{source}"), options)).await;
+            assert_eq!(r.status, 200, "{source} {options}: {}", r.text());
+            let what = format!("{source} {options}");
+            assert_pixels(&r.body, &[((4, 4), [215, 93, 31])], 3, &what);
+        }
+    }
+    let patches = |rgb: [[u8; 3]; 4]| -> Vec<((u32, u32), [u8; 3])> {
+        let at = [(8, 8), (24, 8), (8, 24), (24, 24)];
+        at.into_iter().zip(rgb).collect()
+    };
+    // CMYK through its own profile (a made-up four-ink press, unlike the naive formula:
+    // its half black is (189, 190, 190), not (127, 127, 127)); the 5-point grid is
+    // interpolated differently by moxcms and lcms2, hence the wider tolerance. The TIFF
+    // stores ink amounts (not Adobe's inverted samples) and its profile in tag 34675.
+    let want = [
+        [107, 196, 237],
+        [232, 82, 41],
+        [189, 190, 190],
+        [192, 155, 109],
+    ];
+    for source in ["cmyk_icc.jpg", "cmyk_icc.tif"] {
+        let r = s.get(&s.sign(&format!("local:///{source}"), "f:png")).await;
+        assert_eq!(r.status, 200, "{source}: {}", r.text());
+        assert_pixels(&r.body, &patches(want), 6, source);
+    }
+    // without a profile: the naive conversion, not inverted
+    let r = s.get(&s.sign("local:///cmyk_plain.jpg", "f:png")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let want = [[0, 255, 255], [255, 0, 0], [127, 127, 127], [143, 95, 48]];
+    assert_pixels(&r.body, &patches(want), 2, "cmyk_plain.jpg");
+}
+
 #[tokio::test]
 async fn bad_input_is_a_422_with_a_reason() {
     let s = TestServer::signed().await;

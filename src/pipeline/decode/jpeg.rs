@@ -12,9 +12,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::super::bitmap::Bitmap;
 use super::super::error::PipelineError;
+use super::super::icc;
 
 /// Decodes at 1/`denom` of the stored size (1, 2, 4 or 8). Grey stays 1 channel;
-/// YCbCr, RGB, CMYK and YCCK come out RGB.
+/// YCbCr, RGB, CMYK and YCCK come out RGB (CMYK through its embedded ICC profile,
+/// see [`icc::cmyk_to_rgb`]; RGB and grey profiles are applied after the resize).
 pub fn decode(bytes: &[u8], denom: u32) -> Result<Bitmap, PipelineError> {
     use mozjpeg::ColorSpace as Cs;
     catch_libjpeg(PipelineError::Decode, || {
@@ -53,7 +55,9 @@ pub fn decode(bytes: &[u8], denom: u32) -> Result<Bitmap, PipelineError> {
             .finish()
             .map_err(|e| PipelineError::Decode(e.to_string()))?;
         let channels = if channels == 4 {
-            cmyk_to_rgb_in_place(&mut pixels, adobe);
+            // CMYK is rare enough that reading the header again for the profile is free
+            let profile = icc::extract::extract(bytes, crate::pipeline::SourceFormat::Jpeg);
+            icc::cmyk_to_rgb(&mut pixels, w, adobe, profile.as_deref());
             3
         } else {
             channels
@@ -76,25 +80,6 @@ pub(in crate::pipeline) fn catch_libjpeg<T>(
         Ok(r) => r,
         Err(payload) => Err(what(crate::pipeline::panic_message(payload.as_ref()))),
     }
-}
-
-/// Naive CMYK -> RGB (no ICC profile yet: `R = (255-C)(255-K)/255`), compacting 4 bytes
-/// per pixel to 3 in place. `inverted` is Adobe's convention (samples stored as 255-C
-/// etc.), which nearly all CMYK JPEGs use.
-pub(super) fn cmyk_to_rgb_in_place(px: &mut Vec<u8>, inverted: bool) {
-    let n = px.len() / 4;
-    for i in 0..n {
-        let s = &px[4 * i..4 * i + 4];
-        let [c, m, y, k] = if inverted {
-            [s[0], s[1], s[2], s[3]].map(u32::from)
-        } else {
-            [255 - s[0], 255 - s[1], 255 - s[2], 255 - s[3]].map(u32::from)
-        };
-        px[3 * i] = ((c * k + 127) / 255) as u8;
-        px[3 * i + 1] = ((m * k + 127) / 255) as u8;
-        px[3 * i + 2] = ((y * k + 127) / 255) as u8;
-    }
-    px.truncate(n * 3);
 }
 
 /// libjpeg error manager: fatal errors and warnings unwind with the formatted message.

@@ -13,6 +13,8 @@ fn err(e: impl std::fmt::Display) -> PipelineError {
 pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
     dec.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    // the profile was read by `icc::extract` (bounded by its own limit); not twice
+    dec.set_ignore_iccp_chunk(true);
     // The crate's own allocation fence, in bytes: the probed size at 8 bytes/pixel.
     let budget = (probe.width as u64 * probe.height as u64).saturating_mul(8);
     dec.set_limits(png::Limits {

@@ -1,8 +1,8 @@
 //! TIFF decoding with the `tiff` crate: the first page only (later IFDs are never
 //! read, so an IFD cycle or a 10000-page file costs nothing); strips or tiles; none,
 //! PackBits, LZW, Deflate and JPEG compression; grey, grey+alpha, RGB, RGBA, YCbCr
-//! and CMYK (both converted to RGB here, naively like JPEG's CMYK), 8 or 16 bits (16
-//! narrowed to 8).
+//! and CMYK (both converted to RGB here; CMYK through its InterColorProfile tag like
+//! JPEG's, see [`icc::cmyk_to_rgb`]), 8 or 16 bits (16 narrowed to 8).
 //!
 //! The crate is used directly rather than through `image`, whose wrapper refuses
 //! YCbCr (every JPEG-compressed TIFF from libtiff) and keeps a second full-size copy.
@@ -17,8 +17,8 @@ use tiff::decoder::{Decoder, DecodingResult, Limits};
 
 use super::super::bitmap::Bitmap;
 use super::super::error::PipelineError;
+use super::super::icc;
 use super::super::probe::Probe;
-use super::jpeg::cmyk_to_rgb_in_place;
 use super::{alloc, check_size};
 
 fn err(e: tiff::TiffError) -> PipelineError {
@@ -75,7 +75,9 @@ pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
     let channels = match color {
         Ct::CMYK(_) => {
             // TIFF stores ink amounts (0 = none), the opposite of Adobe's JPEG convention
-            cmyk_to_rgb_in_place(&mut px, false);
+            // CMYK is rare enough that reading IFD0 again for the profile is free
+            let profile = icc::extract::extract(bytes, crate::pipeline::SourceFormat::Tiff);
+            icc::cmyk_to_rgb(&mut px, w as usize, false, profile.as_deref());
             3
         }
         Ct::YCbCr(_) => {
