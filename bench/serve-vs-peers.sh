@@ -95,11 +95,13 @@ run() {
 }
 
 A="http://127.0.0.1:$APORT"; N="http://127.0.0.1:$NPORT"; I="http://127.0.0.1:$IPORT"
-for _ in $(seq "$RUNS"); do
+# Unique URLs carry the run number: wrk's counters restart with every run, and a URL
+# repeated from an earlier run would be a cache hit.
+for i in $(seq "$RUNS"); do
   run nginx-hit 64 "$N/thumb.jpg"
   run aperture-hit 64 "$A$HIT"
-  run ipx-cold 4 "$I/" "/fit_inside,s_300x300,f_jpeg,q_80,v_" "/photo-12mp.jpg"
-  run aperture-cold 4 "$A/" "/insecure/$OPTS/cb:" "/plain/local:///photo-12mp.jpg@jpg"
+  run ipx-cold 4 "$I/" "/fit_inside,s_300x300,f_jpeg,q_80,v_r$i-" "/photo-12mp.jpg"
+  run aperture-cold 4 "$A/" "/insecure/$OPTS/cb:r$i-" "/plain/local:///photo-12mp.jpg@jpg"
 done
 PEAK_MB=$(awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$APID/status")
 
