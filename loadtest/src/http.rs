@@ -52,6 +52,19 @@ pub struct Expect {
     pub range: Option<(u64, u64, u64)>,
 }
 
+impl Expect {
+    /// A processed image: 200 (or a 503 with Retry-After), header probed when `decode`.
+    pub fn image(image: Image, decode: bool) -> Expect {
+        Expect {
+            status: 200,
+            allow_503: true,
+            image: Some(image),
+            decode,
+            range: None,
+        }
+    }
+}
+
 /// GETs `base` + `path`, checks the answer against `expect` and records it in `stats`.
 pub async fn fetch(
     client: &HttpClient,

@@ -201,13 +201,7 @@ pub async fn carousel(ctx: Arc<Ctx>, plan: Plan) -> Stats {
                     let (src, size, ext) = catalog[(first + k) % catalog.len()];
                     let miss = rng.below(10) == 0;
                     let (path, image) = ctx.variant(src, size, ext, miss);
-                    let expect = Expect {
-                        status: 200,
-                        allow_503: true,
-                        image: Some(image),
-                        decode: n.is_multiple_of(10),
-                        range: None,
-                    };
+                    let expect = Expect::image(image, n.is_multiple_of(10));
                     http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
                     n += 1;
                 }
@@ -236,13 +230,7 @@ pub async fn cold_burst(ctx: Arc<Ctx>, plan: Plan) -> Stats {
             async move {
                 let src = &ctx.big[i % ctx.big.len()];
                 let (path, image) = ctx.variant(src, THUMB, FORMATS[i % 2], true);
-                let expect = Expect {
-                    status: 200,
-                    allow_503: true,
-                    image: Some(image),
-                    decode: i.is_multiple_of(10),
-                    range: None,
-                };
+                let expect = Expect::image(image, i.is_multiple_of(10));
                 let mut stats = Stats::default();
                 http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
                 stats
@@ -314,13 +302,7 @@ pub async fn stampede(ctx: Arc<Ctx>, plan: Plan, exact: bool) -> (Stats, Vec<Res
         let round = run_users(n, |i| {
             let (ctx, path) = (ctx.clone(), path.clone());
             async move {
-                let expect = Expect {
-                    status: 200,
-                    allow_503: true,
-                    image: Some(image),
-                    decode: i.is_multiple_of(10),
-                    range: None,
-                };
+                let expect = Expect::image(image, i.is_multiple_of(10));
                 let mut stats = Stats::default();
                 http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
                 stats

@@ -17,6 +17,7 @@ use crate::delivery::redirect;
 use crate::delivery::s3_open::{self, Opened};
 use crate::error::{Error, Kind};
 use crate::options::{self, ProcessingOptions};
+use crate::source::BlobMeta;
 use crate::state::App;
 use crate::telemetry::timing::Timing;
 use crate::url::{self, SourceRef};
@@ -133,20 +134,7 @@ async fn raw(
         .as_deref()
         .unwrap_or("application/octet-stream");
     let name = headers::filename_for(opts.filename.as_deref(), &source_path(source), content_type);
-    let delivery = &app.config.delivery;
-    let answer = BlobAnswer {
-        method: req.method(),
-        request_headers: req.headers(),
-        meta: &meta,
-        cache_control: headers::cache_control(
-            &delivery.cache_control,
-            opts.expires.filter(|&t| t > 0),
-            SystemTime::now(),
-        ),
-        content_disposition: headers::content_disposition(opts.return_attachment, &name),
-        max_ranges: delivery.max_ranges,
-        prefetched,
-    };
+    let answer = blob_answer(app, req, &meta, opts, &name, prefetched);
     let origin = Origin::Source {
         sources: std::sync::Arc::clone(&app.sources),
         source: source.clone(),
@@ -161,6 +149,32 @@ async fn raw(
 }
 
 /// `/SIGNATURE/rest...` -> ("SIGNATURE", "/rest...").
+/// What raw and processed answers share: the request, the blob's metadata, and the
+/// headers the URL's options and the configuration decide.
+pub(super) fn blob_answer<'a>(
+    app: &App,
+    req: &'a Request<Incoming>,
+    meta: &'a BlobMeta,
+    opts: &ProcessingOptions,
+    name: &str,
+    prefetched: Option<Prefetched>,
+) -> BlobAnswer<'a> {
+    let delivery = &app.config.delivery;
+    BlobAnswer {
+        method: req.method(),
+        request_headers: req.headers(),
+        meta,
+        cache_control: headers::cache_control(
+            &delivery.cache_control,
+            opts.expires.filter(|&t| t > 0),
+            SystemTime::now(),
+        ),
+        content_disposition: headers::content_disposition(opts.return_attachment, name),
+        max_ranges: delivery.max_ranges,
+        prefetched,
+    }
+}
+
 fn split_signature(path: &str) -> (&str, &str) {
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     match trimmed.find('/') {

@@ -20,16 +20,15 @@
 //! cache so the retry is a hit.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use http::header::{self, HeaderValue};
 use http::{Request, Response};
 use hyper::body::Incoming;
 
-use super::handler::source_path;
+use super::handler::{blob_answer, source_path};
 use super::produce::{self, Job};
 use crate::cache::{self, Outcome, Variant, VariantKey};
-use crate::delivery::blob::{self, BlobAnswer, Origin};
+use crate::delivery::blob::{self, Origin};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
 use crate::error::{Error, Kind};
@@ -79,20 +78,7 @@ pub async fn respond(
         &source_path(source),
         extension_of(variant.content_type),
     );
-    let delivery = &app.config.delivery;
-    let answer = BlobAnswer {
-        method: req.method(),
-        request_headers: req.headers(),
-        meta: &meta,
-        cache_control: headers::cache_control(
-            &delivery.cache_control,
-            opts.expires.filter(|&t| t > 0),
-            SystemTime::now(),
-        ),
-        content_disposition: headers::content_disposition(opts.return_attachment, &name),
-        max_ranges: delivery.max_ranges,
-        prefetched: None,
-    };
+    let answer = blob_answer(app, req, &meta, &opts, &name, None);
     let mut response = blob::respond(answer, Origin::Memory(variant.bytes.clone())).await?;
     let ran = (outcome != Outcome::Hit).then_some(variant.timings);
     response.extensions_mut().insert(Timing {
