@@ -11,6 +11,7 @@ use crate::options::Presets;
 use crate::source::Sources;
 use crate::source::local::LocalSource;
 use crate::source::s3::{BucketOverride, LazyS3, S3Config};
+use crate::source::versions::SourceVersions;
 use crate::telemetry::metrics::Metrics;
 use crate::url::signature::Signer;
 
@@ -22,6 +23,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Encoded variants (`APERTURE_CACHE_MB`).
     pub cache: VariantCache,
+    /// Sources' recent versions, for processed lookups (`APERTURE_SOURCE_VERSION_TTL`).
+    pub versions: SourceVersions,
     /// Memory budget and CPU workers for image jobs (`[limits]`).
     pub admission: Admission,
     /// `POST /warm` paths pending (`APERTURE_WARM_QUEUE`).
@@ -71,6 +74,7 @@ impl App {
         );
         Ok(App {
             cache: VariantCache::new(config.cache.capacity_bytes, None),
+            versions: SourceVersions::new(config.cache.source_version_ttl),
             admission,
             warm,
             signer,

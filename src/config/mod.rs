@@ -105,6 +105,9 @@ pub struct ProcessingConfig {
 pub struct CacheConfig {
     /// Most bytes of encoded variants held (bodies plus per-entry overhead).
     pub capacity_bytes: u64,
+    /// How long a source's version (size, ETag) is trusted by processed lookups
+    /// before the source is asked again; zero asks on every request.
+    pub source_version_ttl: Duration,
 }
 
 /// Admission control and deadlines (`[limits]`).
@@ -253,6 +256,7 @@ struct RawProcessing {
 #[serde(deny_unknown_fields)]
 struct RawCache {
     size_mb: u64,
+    source_version_ttl: Seconds,
 }
 
 #[derive(Debug, Deserialize)]

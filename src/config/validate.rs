@@ -269,6 +269,7 @@ fn validate_limits(
     (
         CacheConfig {
             capacity_bytes: cache.size_mb.min(MAX_MB) * MB,
+            source_version_ttl: cache.source_version_ttl.0,
         },
         LimitsConfig {
             workers: raw.workers,

@@ -24,10 +24,11 @@ use crate::url::{self, SourceRef};
 
 pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<ResponseBody>, Error> {
     let (source, opts) = resolve(app, req.uri().path())?;
-    let mut response = answer(app, req, &source, opts).await?;
+    let identity = source.identity();
+    let mut response = answer(app, req, &source, &identity, opts).await?;
     // Every success (200, 206, 304, 307) names its source, so a CDN can purge all of
     // one blob's variants at once; errors are not stored and need no tag.
-    headers::set_source_tags(response.headers_mut(), &source.identity());
+    headers::set_source_tags(response.headers_mut(), &identity);
     Ok(response)
 }
 
@@ -35,6 +36,7 @@ async fn answer(
     app: &App,
     req: &Request<Incoming>,
     source: &SourceRef,
+    identity: &str,
     opts: ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
     if opts.redirect {
@@ -63,7 +65,7 @@ async fn answer(
         .await;
     }
     if !opts.raw {
-        return super::processed::respond(app, req, source, opts).await;
+        return super::processed::respond(app, req, source, identity, opts).await;
     }
     raw(app, req, source, &opts).await
 }

@@ -4,14 +4,15 @@
 //! [`Origin`]). A 304 on a cached variant never re-runs the pipeline.
 //!
 //! **Cache key and source versions.** The key holds the source's ETag, so a replaced
-//! source is never served stale. The ETag comes from a metadata request made before
-//! the lookup: a `stat` for local files (also the size check), a HEAD for S3. For S3
-//! that is one round trip on every request, hits included. The alternative, keying
+//! source is not served stale. The ETag comes from a metadata request made before
+//! the lookup: a `stat` for local files (also the size check), a HEAD for S3,
+//! remembered for `APERTURE_SOURCE_VERSION_TTL` (`source::versions`), which bounds
+//! how long a replaced source can still get its old variant. The alternative, keying
 //! by the ETag of the GetObject answer, would know the version only after fetching,
 //! so a hit could not tell whether the object had been replaced: it would serve the
 //! old variant until evicted. A HEAD is small next to a GET plus a decode, and hits
-//! stay correct; a source pinned by `?versionId` cannot change, so a future
-//! optimisation may skip the HEAD for those. (If the object is replaced between the
+//! are correct again one TTL after a replacement; a source pinned by `?versionId`
+//! cannot change, so a future optimisation may skip the HEAD for those. (If the object is replaced between the
 //! HEAD and the GET, the new object's variant is stored under the old ETag; the next
 //! request sees the new ETag, misses and stores it correctly.)
 //!
@@ -36,6 +37,7 @@ use crate::limits::{Deadline, Lane};
 use crate::options::{OutputFormat, ProcessingOptions};
 use crate::pipeline::{self, negotiate};
 use crate::source::BlobMeta;
+use crate::source::versions::SourceVersion;
 use crate::state::App;
 use crate::telemetry::timing::Timing;
 use crate::url::SourceRef;
@@ -44,6 +46,7 @@ pub async fn respond(
     app: &App,
     req: &Request<Incoming>,
     source: &SourceRef,
+    identity: &str,
     opts: ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
     // Options we cannot execute answer 501 before the source is fetched.
@@ -55,15 +58,21 @@ pub async fn respond(
         .and_then(|v| v.to_str().ok());
     let negotiated = negotiate::negotiate(opts.format, accept, auto);
 
-    let deadline = Deadline::after(app.config.limits.request_timeout);
-    let (variant, outcome) = match deadline
-        .run(lookup(app, source, &opts, negotiated.format, Lane::Live))
-        .await
-    {
-        Ok(found) => found?,
-        Err(late) => {
-            app.metrics.processing.reject(late.reason());
-            return Err(late.into());
+    let format = negotiated.format;
+    let (variant, outcome) = match remembered_hit(app, identity, &opts, format).await {
+        Some(hit) => (hit, Outcome::Hit),
+        None => {
+            let deadline = Deadline::after(app.config.limits.request_timeout);
+            match deadline
+                .run(lookup(app, source, identity, &opts, format, Lane::Live))
+                .await
+            {
+                Ok(found) => found?,
+                Err(late) => {
+                    app.metrics.processing.reject(late.reason());
+                    return Err(late.into());
+                }
+            }
         }
     };
 
@@ -96,31 +105,39 @@ pub async fn respond(
 
 /// The source's version, then the cached variant or the one a (shared) run makes,
 /// at the priority of `lane` (`POST /warm` uses this too).
+/// The common case, answered without I/O or a deadline timer: the source's version
+/// is remembered (`source::versions`) and its variant is cached.
+async fn remembered_hit(
+    app: &App,
+    identity: &str,
+    opts: &ProcessingOptions,
+    format: Option<OutputFormat>,
+) -> Option<Arc<Variant>> {
+    let version = app.versions.remembered(identity)?;
+    // A remembered version that fails the size checks takes the slow path, which
+    // answers the error.
+    usable(app, &version).ok()?;
+    app.cache
+        .hit(&variant_key(identity, &version, opts, format))
+        .await
+}
+
+/// The source's version, then the cached variant or the one a (shared) run makes,
+/// at the priority of `lane` (`POST /warm` uses this too).
 pub(super) async fn lookup(
     app: &App,
     source: &SourceRef,
+    identity: &str,
     opts: &ProcessingOptions,
     format: Option<OutputFormat>,
     lane: Lane,
 ) -> Result<(Arc<Variant>, Outcome), Error> {
     let processing = &app.config.processing;
-    let limit = processing.max_src_file_size;
-    let meta = app.sources.head(source).await?;
-    if limit > 0 && meta.len > limit {
-        return Err(produce::too_large(meta.len, limit));
-    }
-    if meta.len == 0 {
-        return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
-    }
-    // "auto": the source's family, fixed for a given source version.
-    let key = VariantKey::new(
-        source.identity(),
-        meta.etag,
-        opts.canonical(),
-        format.map_or("auto", |f| f.extension()),
-    );
-    // Hits, the common case, return before a job is built: building one clones the
-    // options and settings, and its future is kilobytes that every move would copy.
+    let version = app.versions.get(&app.sources, source, identity).await?;
+    usable(app, &version)?;
+    let key = variant_key(identity, &version, opts, format);
+    // Hits return before a job is built: building one clones the options and
+    // settings, and its future is kilobytes that every move would copy.
     if let Some(hit) = app.cache.hit(&key).await {
         return Ok((hit, Outcome::Hit));
     }
@@ -130,8 +147,8 @@ pub(super) async fn lookup(
         opts: opts.clone(),
         format,
         settings: processing.pipeline_settings(),
-        max_bytes: limit,
-        source_len: meta.len,
+        max_bytes: processing.max_src_file_size,
+        source_len: version.len,
         admission: app.admission.clone(),
         lane,
         queue_timeout: app.config.limits.queue_timeout,
@@ -141,6 +158,34 @@ pub(super) async fn lookup(
         .get_or_produce(key, Box::pin(job.run()))
         .await
         .map_err(cache::unshare)
+}
+
+/// Sources too big for `max_src_file_size`, or empty, are refused before any fetch.
+fn usable(app: &App, version: &SourceVersion) -> Result<(), Error> {
+    let limit = app.config.processing.max_src_file_size;
+    if limit > 0 && version.len > limit {
+        return Err(produce::too_large(version.len, limit));
+    }
+    if version.len == 0 {
+        return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
+    }
+    Ok(())
+}
+
+/// Source identity and version, normalized options, and the output format ("auto":
+/// the source's family, fixed for a given source version).
+fn variant_key(
+    identity: &str,
+    version: &SourceVersion,
+    opts: &ProcessingOptions,
+    format: Option<OutputFormat>,
+) -> VariantKey {
+    VariantKey::new(
+        identity,
+        version.etag.clone(),
+        opts.canonical(),
+        format.map_or("auto", |f| f.extension()),
+    )
 }
 
 /// The automatic formats the configuration enables (`APERTURE_AUTO_*`).

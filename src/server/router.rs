@@ -17,7 +17,7 @@ use crate::error::{Error, Fault, Kind};
 use crate::state::App;
 use crate::telemetry::metrics::ErrorLabels;
 use crate::telemetry::timing::Timing;
-use crate::telemetry::{RequestLog, redact_path, request_id};
+use crate::telemetry::{RequestLog, request_id};
 
 const GET_HEAD: &str = "GET, HEAD";
 const GET_HEAD_OPTIONS: &str = "GET, HEAD, OPTIONS";
@@ -25,8 +25,7 @@ const GET_HEAD_OPTIONS: &str = "GET, HEAD, OPTIONS";
 pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseBody> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let name = route_name(&path);
+    let name = route_name(req.uri().path());
     let request_id = request_id::from_headers(req.headers());
     let cors = app.config.delivery.cors_allow_origin.is_some();
     let log = RequestLog::new(
@@ -34,7 +33,7 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseB
         request_id.clone(),
         name,
         method.clone(),
-        redact_path(&path),
+        req.uri().clone(),
         started,
     );
 

@@ -198,7 +198,17 @@ fn check_path(app: &App, path: &str) -> Result<Warm, String> {
 async fn run(app: Arc<App>, warm: Warm, ticket: Ticket) {
     let _running = ticket.start().await;
     let source = handler::source_path(&warm.source);
-    match processed::lookup(&app, &warm.source, &warm.opts, warm.format, Lane::Warm).await {
+    let identity = warm.source.identity();
+    match processed::lookup(
+        &app,
+        &warm.source,
+        &identity,
+        &warm.opts,
+        warm.format,
+        Lane::Warm,
+    )
+    .await
+    {
         Ok((_, outcome)) => tracing::debug!(source, outcome = outcome.as_str(), "warmed"),
         Err(e) => tracing::info!(
             source,

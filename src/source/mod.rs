@@ -9,6 +9,7 @@
 
 pub mod local;
 pub mod s3;
+pub mod versions;
 
 use std::pin::Pin;
 use std::time::SystemTime;

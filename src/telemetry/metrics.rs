@@ -15,7 +15,9 @@ use crate::limits::AdmissionStats;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub route: &'static str,
-    pub method: String,
+    /// The standard methods by name, anything else as `other` (bounded cardinality,
+    /// and no allocation per request).
+    pub method: &'static str,
     pub status: u16,
 }
 
@@ -273,7 +275,7 @@ mod tests {
         m.requests
             .get_or_create(&RequestLabels {
                 route: "image",
-                method: "GET".into(),
+                method: "GET",
                 status: 200,
             })
             .inc();

@@ -37,10 +37,20 @@ pub fn init(config: &TelemetryConfig) {
 
 /// The path as logged: the signature segment replaced, so logs hold no usable URL.
 pub fn redact_path(path: &str) -> String {
-    let trimmed = path.strip_prefix('/').unwrap_or(path);
-    match trimmed.split_once('/') {
-        Some((_sig, rest)) if !rest.is_empty() => format!("/-/{rest}"),
-        _ => path.to_string(),
+    RedactedPath(path).to_string()
+}
+
+/// [`redact_path`] as a `Display`, so the work happens only when a line is written.
+struct RedactedPath<'a>(&'a str);
+
+impl std::fmt::Display for RedactedPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.0;
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
+        match trimmed.split_once('/') {
+            Some((_sig, rest)) if !rest.is_empty() => write!(f, "/-/{rest}"),
+            _ => f.write_str(path),
+        }
     }
 }
 
@@ -51,7 +61,8 @@ pub struct RequestLog {
     request_id: String,
     route: &'static str,
     method: http::Method,
-    path: String,
+    /// Redacted when written: a `Uri` clone shares the request's bytes.
+    uri: http::Uri,
     status: u16,
     bytes: u64,
     started: Instant,
@@ -65,7 +76,7 @@ impl RequestLog {
         request_id: String,
         route: &'static str,
         method: http::Method,
-        path: String,
+        uri: http::Uri,
         started: Instant,
     ) -> RequestLog {
         RequestLog {
@@ -73,7 +84,7 @@ impl RequestLog {
             request_id,
             route,
             method,
-            path,
+            uri,
             status: 0,
             bytes: 0,
             started,
@@ -100,6 +111,17 @@ impl RequestLog {
     }
 }
 
+/// The metrics label of a method: its name when standard, else `other`.
+fn method_label(method: &http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "OPTIONS", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|k| *k == method.as_str())
+        .unwrap_or("other")
+}
+
 impl Drop for RequestLog {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
@@ -110,7 +132,7 @@ impl Drop for RequestLog {
             .requests
             .get_or_create(&RequestLabels {
                 route: self.route,
-                method: self.method.to_string(),
+                method: method_label(&self.method),
                 status: self.status,
             })
             .inc();
@@ -130,7 +152,7 @@ impl Drop for RequestLog {
             None => tracing::info!(
                 request_id = %self.request_id,
                 method = %self.method,
-                path = %self.path,
+                path = %RedactedPath(self.uri.path()),
                 status = self.status,
                 bytes = self.bytes,
                 ms = format_args!("{ms:.2}"),
@@ -143,7 +165,7 @@ impl Drop for RequestLog {
                 tracing::warn!(
                     request_id = %self.request_id,
                     method = %self.method,
-                    path = %self.path,
+                    path = %RedactedPath(self.uri.path()),
                     status = self.status,
                     bytes = self.bytes,
                     ms = format_args!("{ms:.2}"),

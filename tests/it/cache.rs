@@ -107,7 +107,8 @@ async fn a_stampede_runs_the_pipeline_once() {
 
 #[tokio::test]
 async fn a_replaced_source_is_not_served_stale() {
-    let s = TestServer::signed().await;
+    // With the version memory off, every request asks the source for its version.
+    let s = TestServer::signed_with(|c| c.cache.source_version_ttl = Duration::ZERO).await;
     s.root.write("swap.png", &noise_png(40, 20, 1));
     let path = s.sign("local:///swap.png", "rs:fit:10:10");
     let old = s.get(&path).await;
@@ -117,6 +118,23 @@ async fn a_replaced_source_is_not_served_stale() {
     let new = s.get(&path).await;
     assert_eq!(new.header("x-cache"), Some("MISS"));
     assert_eq!(dims(&new), (5, 10));
+}
+
+#[tokio::test]
+async fn within_the_version_ttl_a_replaced_source_keeps_its_variant() {
+    // The documented trade: hits skip the source's stat/HEAD for the TTL, so a
+    // replacement shows once the remembered version expires, not before.
+    let s = TestServer::signed_with(|c| {
+        c.cache.source_version_ttl = Duration::from_secs(3600);
+    })
+    .await;
+    s.root.write("keep.png", &noise_png(40, 20, 1));
+    let path = s.sign("local:///keep.png", "rs:fit:10:10");
+    assert_eq!(dims(&s.get(&path).await), (10, 5));
+    s.root.write("keep.png", &noise_png(30, 60, 2));
+    let again = s.get(&path).await;
+    assert_eq!(again.header("x-cache"), Some("HIT"));
+    assert_eq!(dims(&again), (10, 5));
 }
 
 #[tokio::test]
