@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::cache::VariantCache;
+use crate::cache::{DecodedCache, VariantCache};
 use crate::config::{Config, S3Settings};
 use crate::limits::{Admission, AdmissionConfig, Lane, MemoryBudget, WaitObserver, WarmQueue};
 use crate::options::Presets;
@@ -25,6 +25,8 @@ pub struct App {
     pub cache: VariantCache,
     /// Sources' recent versions, for processed lookups (`APERTURE_SOURCE_VERSION_TTL`).
     pub versions: SourceVersions,
+    /// Decoded source pixels shared by sibling variants (`APERTURE_DECODED_CACHE_MB`).
+    pub decoded: DecodedCache,
     /// Memory budget and CPU workers for image jobs (`[limits]`).
     pub admission: Admission,
     /// `POST /warm` paths pending (`APERTURE_WARM_QUEUE`).
@@ -75,6 +77,7 @@ impl App {
         Ok(App {
             cache: VariantCache::new(config.cache.capacity_bytes, None),
             versions: SourceVersions::new(config.cache.source_version_ttl),
+            decoded: DecodedCache::new(config.cache.decoded_bytes),
             admission,
             warm,
             signer,
@@ -94,6 +97,9 @@ impl App {
         self.metrics
             .processing
             .sync_cache(self.cache.stats(), self.admission.stats());
+        self.metrics
+            .processing
+            .sync_decoded(self.decoded.hits(), self.decoded.weighted_size());
     }
 }
 

@@ -20,9 +20,11 @@
 //! newly produced entry that has been seen only once, and a variant made by
 //! `POST /warm` has been seen exactly once, yet must be there for the first page view.
 
+mod decoded;
 mod key;
 mod variant;
 
+pub use decoded::{DecodedCache, DecodedKey};
 pub use key::VariantKey;
 pub use variant::{ProduceTimings, Variant};
 

@@ -64,6 +64,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APERTURE_AUTO_AVIF", "processing.prefer_avif"),
     ("APERTURE_CACHE_MB", "cache.size_mb"),
     ("APERTURE_SOURCE_VERSION_TTL", "cache.source_version_ttl"),
+    ("APERTURE_DECODED_CACHE_MB", "cache.decoded_mb"),
     ("APERTURE_WORKERS", "limits.workers"),
     ("APERTURE_MEMORY_BUDGET_MB", "limits.memory_budget_mb"),
     ("APERTURE_QUEUE_TIMEOUT", "limits.queue_timeout"),

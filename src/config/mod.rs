@@ -108,6 +108,8 @@ pub struct CacheConfig {
     /// How long a source's version (size, ETag) is trusted by processed lookups
     /// before the source is asked again; zero asks on every request.
     pub source_version_ttl: Duration,
+    /// Most bytes of decoded source pixels kept for sibling variants; 0 = none.
+    pub decoded_bytes: u64,
 }
 
 /// Admission control and deadlines (`[limits]`).
@@ -257,6 +259,7 @@ struct RawProcessing {
 struct RawCache {
     size_mb: u64,
     source_version_ttl: Seconds,
+    decoded_mb: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -232,11 +232,13 @@ fn validate_limits(
     cache: &RawCache,
     raw: &RawLimits,
 ) -> (CacheConfig, LimitsConfig) {
-    if cache.size_mb > MAX_MB {
-        p.add(
-            "cache.size_mb",
-            format!("must be at most {MAX_MB}, got {}", cache.size_mb),
-        );
+    for (key, mb) in [
+        ("cache.size_mb", cache.size_mb),
+        ("cache.decoded_mb", cache.decoded_mb),
+    ] {
+        if mb > MAX_MB {
+            p.add(key, format!("must be at most {MAX_MB}, got {mb}"));
+        }
     }
     if raw.workers > 1024 {
         p.add(
@@ -270,6 +272,7 @@ fn validate_limits(
         CacheConfig {
             capacity_bytes: cache.size_mb.min(MAX_MB) * MB,
             source_version_ttl: cache.source_version_ttl.0,
+            decoded_bytes: cache.decoded_mb.min(MAX_MB) * MB,
         },
         LimitsConfig {
             workers: raw.workers,

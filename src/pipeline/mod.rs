@@ -76,6 +76,7 @@ pub use decode::decode_full;
 pub use error::PipelineError;
 pub use probe::SourceFormat;
 
+use crate::cache::{DecodedCache, DecodedKey};
 use crate::options::{GravityType, OutputFormat, ProcessingOptions, WebpCompression};
 
 /// Server-wide settings the pipeline needs (from `[processing]` in the config).
@@ -179,6 +180,15 @@ pub struct Prepared {
     icc: Option<Vec<u8>>,
 }
 
+/// Where a still source's decoded pixels may be found or left (`cache::decoded`):
+/// the cache, and the source's identity and version (ETag).
+#[derive(Clone, Copy)]
+pub struct Reuse<'a> {
+    pub cache: &'a DecodedCache,
+    pub source: &'a str,
+    pub version: &'a str,
+}
+
 /// Probes, picks the format and plans the geometry: cheap (headers only), so it runs
 /// on the caller's thread. Fails (422/501) before anything is allocated for pixels.
 pub fn prepare(
@@ -277,6 +287,17 @@ impl Prepared {
         bytes: &[u8],
         opts: &ProcessingOptions,
     ) -> Result<Variant, PipelineError> {
+        self.execute_reusing(bytes, opts, None)
+    }
+
+    /// [`Prepared::execute`], taking the decoded source from `reuse` when a sibling
+    /// variant already decoded the same pixels, and leaving it there for the next.
+    pub fn execute_reusing(
+        &self,
+        bytes: &[u8],
+        opts: &ProcessingOptions,
+        reuse: Option<Reuse<'_>>,
+    ) -> Result<Variant, PipelineError> {
         if self.skip {
             return Ok(Variant {
                 bytes: Bytes::copy_from_slice(bytes),
@@ -291,7 +312,24 @@ impl Prepared {
         }
         let (sx, sy) = self.stored_scale;
         let t0 = Instant::now();
-        let img = decode::decode(bytes, &self.probed, sx, sy)?;
+        let img = match reuse {
+            None => decode::decode(bytes, &self.probed, sx, sy)?,
+            Some(reuse) => {
+                let key = DecodedKey {
+                    source: reuse.source.to_string(),
+                    version: reuse.version.to_string(),
+                    reduction: decode::reduction(&self.probed, sx, sy),
+                };
+                match reuse.cache.get(&key) {
+                    Some(img) => img,
+                    None => {
+                        let img = decode::decode(bytes, &self.probed, sx, sy)?;
+                        reuse.cache.keep(key, &img);
+                        img
+                    }
+                }
+            }
+        };
         let t1 = Instant::now();
         let (img, plan, oriented) = self.trim(img, opts)?;
         let img = self.geometry(img, &plan, oriented, opts)?;

@@ -144,6 +144,9 @@ pub(super) async fn lookup(
     let job = Job {
         sources: Arc::clone(&app.sources),
         source: source.clone(),
+        identity: identity.to_string(),
+        version: version.etag.clone(),
+        decoded: app.decoded.clone(),
         opts: opts.clone(),
         format,
         settings: processing.pipeline_settings(),

@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use crate::cache::{ProduceTimings, Variant};
+use crate::cache::{DecodedCache, ProduceTimings, Variant};
 use crate::error::{Error, Kind};
 use crate::limits::{Admission, Deadline, Lane, Rejected};
 use crate::options::{OutputFormat, ProcessingOptions};
-use crate::pipeline::{self, PipelineError, Settings};
+use crate::pipeline::{self, PipelineError, Reuse, Settings};
 use crate::source::Sources;
 use crate::telemetry::metrics::Metrics;
 use crate::url::SourceRef;
@@ -37,6 +37,11 @@ use crate::url::SourceRef;
 pub struct Job {
     pub sources: Arc<Sources>,
     pub source: SourceRef,
+    /// `source.identity()` and the version (ETag) the variant is keyed by: where a
+    /// decode may be reused from (`cache::decoded`), when the version is known.
+    pub identity: String,
+    pub version: Option<String>,
+    pub decoded: DecodedCache,
     pub opts: ProcessingOptions,
     /// The negotiated format; `None` = the source's family.
     pub format: Option<OutputFormat>,
@@ -79,11 +84,17 @@ impl Job {
         // reservation, which is sized from the plan.
         let prepared = pipeline::prepare(&bytes, &self.opts, self.format, &self.settings)?;
         let estimate = prepared.peak_bytes(bytes.len());
-        let opts = self.opts;
+        let (opts, identity, version, decoded) =
+            (self.opts, self.identity, self.version, self.decoded);
         let work = move || {
             // Admitted: `estimate` counts the source bytes from here on.
             drop(source_held);
-            prepared.execute(&bytes, &opts)
+            let reuse = version.as_deref().map(|version| Reuse {
+                cache: &decoded,
+                source: &identity,
+                version,
+            });
+            prepared.execute_reusing(&bytes, &opts, reuse)
         };
         let job_deadline = Deadline::after(wait);
         let admitted = match self.lane {

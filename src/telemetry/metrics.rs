@@ -76,6 +76,8 @@ pub struct Processing {
     pub cache_misses: Counter,
     pub coalesced: Counter,
     pub cache_bytes: Gauge,
+    pub decoded_hits: Counter,
+    pub decoded_bytes: Gauge,
     pub rejected: Family<ReasonLabels, Counter>,
     pub memory_reserved_bytes: Gauge,
     pub workers_busy: Gauge,
@@ -93,6 +95,8 @@ impl Processing {
             cache_misses: Counter::default(),
             coalesced: Counter::default(),
             cache_bytes: Gauge::default(),
+            decoded_hits: Counter::default(),
+            decoded_bytes: Gauge::default(),
             rejected: Family::default(),
             memory_reserved_bytes: Gauge::default(),
             workers_busy: Gauge::default(),
@@ -120,6 +124,16 @@ impl Processing {
             "cache_bytes",
             "Bytes held by the variant cache (bodies plus per-entry overhead)",
             p.cache_bytes.clone(),
+        );
+        registry.register(
+            "decoded_cache_hits",
+            "Pipeline runs that reused a sibling variant's decoded source",
+            p.decoded_hits.clone(),
+        );
+        registry.register(
+            "decoded_cache_bytes",
+            "Bytes of decoded source pixels kept for sibling variants",
+            p.decoded_bytes.clone(),
         );
         registry.register(
             "rejected",
@@ -162,6 +176,14 @@ impl Processing {
         self.stage_seconds
             .get_or_create(&StageLabels { stage })
             .observe(took.as_secs_f64());
+    }
+
+    /// The decoded-source cache's totals (see `cache::decoded`), at scrape time.
+    pub fn sync_decoded(&self, hits: u64, bytes: u64) {
+        let _one = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        self.decoded_hits
+            .inc_by(hits.saturating_sub(self.decoded_hits.get()));
+        self.decoded_bytes.set(bytes as i64);
     }
 
     /// Brings the counters up to the cache's own totals and sets the gauges.

@@ -298,3 +298,35 @@ async fn a_job_larger_than_the_budget_is_a_422() {
     let small = s.get(&s.sign("local:///photo.jpg", "w:50")).await;
     assert_eq!(small.status, 200, "{}", small.text());
 }
+
+#[tokio::test]
+async fn sibling_variants_decode_the_source_once_and_change_no_byte() {
+    // Three variants of one JPEG at the same shrink-on-load reduction: the first
+    // decodes, the other two (another format, another cachebuster) reuse its pixels.
+    let reusing = TestServer::signed().await;
+    let fresh = TestServer::signed_with(|c| c.cache.decoded_bytes = 0).await;
+    let paths = ["w:100", "w:100/f:webp", "w:100/cb:2"];
+    for (i, opts) in paths.iter().enumerate() {
+        let a = reusing.get(&reusing.sign("local:///photo.jpg", opts)).await;
+        let b = fresh.get(&fresh.sign("local:///photo.jpg", opts)).await;
+        assert_eq!(a.status, StatusCode::OK, "{opts}: {}", a.text());
+        assert_eq!(
+            a.body, b.body,
+            "{opts}: reusing a decode changed the output"
+        );
+        let reused = metric(&reusing, "aperture_decoded_cache_hits_total").await;
+        assert_eq!(reused, i as f64, "{opts}");
+    }
+    assert_eq!(
+        metric(&fresh, "aperture_decoded_cache_hits_total").await,
+        0.0
+    );
+    assert!(metric(&reusing, "aperture_decoded_cache_bytes").await > 0.0);
+    // Another reduction (a bigger output) decodes again.
+    let big = reusing.sign("local:///photo.jpg", "w:1000");
+    assert_eq!(reusing.get(&big).await.status, StatusCode::OK);
+    assert_eq!(
+        metric(&reusing, "aperture_decoded_cache_hits_total").await,
+        2.0
+    );
+}

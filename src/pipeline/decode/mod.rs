@@ -31,10 +31,7 @@ pub fn decode(
     scale_y: f64,
 ) -> Result<Bitmap, PipelineError> {
     let img = match probe.format {
-        SourceFormat::Jpeg => {
-            let d = dct_denominator(probe.width, probe.height, scale_x, scale_y);
-            jpeg::decode(bytes, d)?
-        }
+        SourceFormat::Jpeg => jpeg::decode(bytes, reduction(probe, scale_x, scale_y))?,
         SourceFormat::Png => png::decode(bytes, probe)?,
         SourceFormat::Webp => webp::decode(bytes, probe)?,
         SourceFormat::Gif => gif::decode(bytes, probe)?,
@@ -75,6 +72,16 @@ pub fn frames<'a>(bytes: &'a [u8], probe: &Probe) -> Result<Frames<'a>, Pipeline
             "{} animations are not supported",
             other.name()
         ))),
+    }
+}
+
+/// How much the decoder itself shrinks for these scales: JPEG's DCT reduction (1, 2,
+/// 4 or 8); 1 for every other format, which always decodes at full size. Two
+/// requests with the same reduction decode the same pixels (`cache::decoded`).
+pub fn reduction(probe: &Probe, scale_x: f64, scale_y: f64) -> u32 {
+    match probe.format {
+        SourceFormat::Jpeg => dct_denominator(probe.width, probe.height, scale_x, scale_y),
+        _ => 1,
     }
 }
 
