@@ -8,6 +8,7 @@ use crate::cache::{DecodedCache, VariantCache};
 use crate::config::{Config, S3Settings};
 use crate::limits::{Admission, AdmissionConfig, Lane, MemoryBudget, WaitObserver, WarmQueue};
 use crate::options::Presets;
+use crate::server::resolved::ResolvedPaths;
 use crate::source::Sources;
 use crate::source::local::LocalSource;
 use crate::source::s3::{BucketOverride, LazyS3, S3Config};
@@ -27,6 +28,8 @@ pub struct App {
     pub versions: SourceVersions,
     /// Decoded source pixels shared by sibling variants (`APERTURE_DECODED_CACHE_MB`).
     pub decoded: DecodedCache,
+    /// Image paths already parsed (`server::resolved`).
+    pub resolved: ResolvedPaths,
     /// Memory budget and CPU workers for image jobs (`[limits]`).
     pub admission: Admission,
     /// `POST /warm` paths pending (`APERTURE_WARM_QUEUE`).
@@ -78,6 +81,7 @@ impl App {
             cache: VariantCache::new(config.cache.capacity_bytes, None),
             versions: SourceVersions::new(config.cache.source_version_ttl),
             decoded: DecodedCache::new(config.cache.decoded_bytes),
+            resolved: ResolvedPaths::default(),
             admission,
             warm,
             signer,

@@ -58,6 +58,18 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// The body for `range` (or everything), `len` bytes: bytes in memory go out as
+    /// one frame, with no stream to box and poll; sources stream.
+    async fn body(&self, range: Option<ByteRange>, len: u64) -> Result<ResponseBody, SourceError> {
+        match self {
+            Origin::Memory(bytes) => Ok(ResponseBody::full(match range {
+                Some(r) => bytes.slice(r.start as usize..=r.end as usize),
+                None => bytes.clone(),
+            })),
+            Origin::Source { .. } => Ok(ResponseBody::stream(self.read(range).await?, len)),
+        }
+    }
+
     async fn read(&self, range: Option<ByteRange>) -> Result<BodyStream, SourceError> {
         match self {
             Origin::Source { sources, source } => sources.read(source, range).await,
@@ -115,6 +127,9 @@ pub async fn respond(
 
     let mut response = Response::new(ResponseBody::empty());
     let h = response.headers_mut();
+    // Room for what the answer, the handler and `cdn::finish` add (~16 headers), so
+    // the map is allocated once rather than grown step by step.
+    h.reserve(20);
     common_headers(h, &answer, content_type);
     let head_only = *answer.method == Method::HEAD;
 
@@ -129,11 +144,10 @@ pub async fn respond(
             h.insert(header::CONTENT_TYPE, header_value(content_type));
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len));
             if !head_only {
-                let stream = match prefetched {
-                    Some(p) if p.range.is_none() => p.body,
-                    _ => origin.read(None).await?,
+                *response.body_mut() = match prefetched {
+                    Some(p) if p.range.is_none() => ResponseBody::stream(p.body, meta.len),
+                    _ => origin.body(None, meta.len).await?,
                 };
-                *response.body_mut() = ResponseBody::stream(stream, meta.len);
             }
         }
         RangeOutcome::Partial(ranges) if ranges.len() == 1 => {
@@ -147,11 +161,10 @@ pub async fn respond(
                 &range::content_range(&r, meta.len),
             );
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.len()));
-            let stream = match prefetched {
-                Some(p) if p.range == Some(r) => p.body,
-                _ => origin.read(Some(r)).await?,
+            *response.body_mut() = match prefetched {
+                Some(p) if p.range == Some(r) => ResponseBody::stream(p.body, r.len()),
+                _ => origin.body(Some(r), r.len()).await?,
             };
-            *response.body_mut() = ResponseBody::stream(stream, r.len());
         }
         RangeOutcome::Partial(ranges) => {
             let boundary = boundary_for(meta);

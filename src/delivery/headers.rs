@@ -141,16 +141,19 @@ pub fn source_key(identity: &str) -> String {
     hex::encode(&digest[..8])
 }
 
+/// [`source_key`] as a header value (hex digits: always valid).
+pub fn source_tag(identity: &str) -> HeaderValue {
+    HeaderValue::from_str(&source_key(identity)).expect("hex is a valid header value")
+}
+
 /// `Surrogate-Key` (Fastly) and `Cache-Tag` (Cloudflare, Akamai): every variant of
-/// one source carries the same key, so one purge drops them all.
-pub fn set_source_tags(headers: &mut HeaderMap, identity: &str) {
-    let key = source_key(identity);
-    set(
-        headers,
+/// one source carries the same key ([`source_tag`]), so one purge drops them all.
+pub fn set_source_tags(headers: &mut HeaderMap, tag: &HeaderValue) {
+    headers.insert(
         header::HeaderName::from_static("surrogate-key"),
-        &key,
+        tag.clone(),
     );
-    set(headers, header::HeaderName::from_static("cache-tag"), &key);
+    headers.insert(header::HeaderName::from_static("cache-tag"), tag.clone());
 }
 
 /// Inserts a header whose value came from config or our own formatting; a value that
@@ -221,7 +224,7 @@ mod tests {
         assert_eq!(k, source_key("s3://bucket/photos/cat.jpg"));
         assert_ne!(k, source_key("s3://bucket/photos/dog.jpg"));
         let mut h = HeaderMap::new();
-        set_source_tags(&mut h, "local:///a.jpg");
+        set_source_tags(&mut h, &source_tag("local:///a.jpg"));
         assert_eq!(h["surrogate-key"], h["cache-tag"]);
     }
 

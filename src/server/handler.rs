@@ -5,11 +5,13 @@
 //! The signature is checked before anything else is parsed (as imgproxy does), so an
 //! unsigned request learns nothing about our URL grammar.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use super::resolved::Resolved;
 use crate::delivery::blob::{self, BlobAnswer, Origin, Prefetched};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
@@ -23,12 +25,17 @@ use crate::telemetry::timing::Timing;
 use crate::url::{self, SourceRef};
 
 pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<ResponseBody>, Error> {
-    let (source, opts) = resolve(app, req.uri().path())?;
-    let identity = source.identity();
-    let mut response = answer(app, req, &source, &identity, opts).await?;
+    let resolved = resolve(app, req.uri().path())?;
+    let Resolved {
+        source,
+        identity,
+        source_tag,
+        opts,
+    } = &*resolved;
+    let mut response = answer(app, req, source, identity, opts).await?;
     // Every success (200, 206, 304, 307) names its source, so a CDN can purge all of
     // one blob's variants at once; errors are not stored and need no tag.
-    headers::set_source_tags(response.headers_mut(), &identity);
+    headers::set_source_tags(response.headers_mut(), source_tag);
     Ok(response)
 }
 
@@ -37,7 +44,7 @@ async fn answer(
     req: &Request<Incoming>,
     source: &SourceRef,
     identity: &str,
-    opts: ProcessingOptions,
+    opts: &ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
     if opts.redirect {
         let SourceRef::S3 {
@@ -58,7 +65,7 @@ async fn answer(
             &app.sources,
             req.method(),
             target,
-            &opts,
+            opts,
             cc,
             SystemTime::now(),
         )
@@ -67,17 +74,27 @@ async fn answer(
     if !opts.raw {
         return super::processed::respond(app, req, source, identity, opts).await;
     }
-    raw(app, req, source, &opts).await
+    raw(app, req, source, opts).await
 }
 
 /// A signed path's source and options: signature, URL grammar, options, expiry, in
 /// that order. Shared by GET and `POST /warm`, so a warmed path is accepted exactly
-/// when a GET of it would be.
-pub(super) fn resolve(app: &App, raw_path: &str) -> Result<(SourceRef, ProcessingOptions), Error> {
+/// when a GET of it would be. The parse is remembered (`resolved`); the signature
+/// and the expiry are checked on every call.
+pub(super) fn resolve(app: &App, raw_path: &str) -> Result<Arc<Resolved>, Error> {
     let (signature, signed_path) = split_signature(raw_path);
     app.signer
         .verify(signature, signed_path)
         .map_err(|e| Error::new(Kind::BadSignature, format!("forbidden: {e}")))?;
+    let resolved = app
+        .resolved
+        .get_or_parse(raw_path, || parse(app, raw_path))?;
+    check_expiry(&resolved.opts, SystemTime::now())?;
+    Ok(resolved)
+}
+
+/// The URL grammar and the options of a path whose signature was checked.
+fn parse(app: &App, raw_path: &str) -> Result<(SourceRef, ProcessingOptions), Error> {
     let parsed = url::parse_path(raw_path)
         .map_err(|e| Error::new(Kind::InvalidUrl, format!("invalid URL: {e}")))?;
     let segments: Vec<&str> = parsed.option_segments.iter().map(String::as_str).collect();
@@ -87,7 +104,6 @@ pub(super) fn resolve(app: &App, raw_path: &str) -> Result<(SourceRef, Processin
         opts.apply_extension(ext)
             .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
     }
-    check_expiry(&opts, SystemTime::now())?;
     Ok((parsed.source, opts))
 }
 

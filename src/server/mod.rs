@@ -11,6 +11,7 @@ mod cdn;
 mod handler;
 mod processed;
 mod produce;
+pub(crate) mod resolved;
 mod router;
 mod warm;
 

@@ -47,10 +47,10 @@ pub async fn respond(
     req: &Request<Incoming>,
     source: &SourceRef,
     identity: &str,
-    opts: ProcessingOptions,
+    opts: &ProcessingOptions,
 ) -> Result<Response<ResponseBody>, Error> {
     // Options we cannot execute answer 501 before the source is fetched.
-    pipeline::check_supported(&opts)?;
+    pipeline::check_supported(opts)?;
     let auto = auto_formats(app);
     let accept = req
         .headers()
@@ -59,12 +59,12 @@ pub async fn respond(
     let negotiated = negotiate::negotiate(opts.format, accept, auto);
 
     let format = negotiated.format;
-    let (variant, outcome) = match remembered_hit(app, identity, &opts, format).await {
+    let (variant, outcome) = match remembered_hit(app, identity, opts, format).await {
         Some(hit) => (hit, Outcome::Hit),
         None => {
             let deadline = Deadline::after(app.config.limits.request_timeout);
             match deadline
-                .run(lookup(app, source, identity, &opts, format, Lane::Live))
+                .run(lookup(app, source, identity, opts, format, Lane::Live))
                 .await
             {
                 Ok(found) => found?,
@@ -87,7 +87,7 @@ pub async fn respond(
         &source_path(source),
         extension_of(variant.content_type),
     );
-    let answer = blob_answer(app, req, &meta, &opts, &name, None);
+    let answer = blob_answer(app, req, &meta, opts, &name, None);
     let mut response = blob::respond(answer, Origin::Memory(variant.bytes.clone())).await?;
     let ran = (outcome != Outcome::Hit).then_some(variant.timings);
     response.extensions_mut().insert(Timing {

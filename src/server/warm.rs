@@ -176,7 +176,8 @@ fn check_path(app: &App, path: &str) -> Result<Warm, String> {
     if path.len() > max {
         return Err(format!("longer than {max} bytes"));
     }
-    let (source, opts) = handler::resolve(app, path).map_err(|e| e.public_message().to_string())?;
+    let resolved = handler::resolve(app, path).map_err(|e| e.public_message().to_string())?;
+    let (source, opts) = (resolved.source.clone(), resolved.opts.clone());
     if opts.raw {
         return Err("raw:1 serves the source unchanged: nothing to warm".into());
     }
