@@ -7,7 +7,7 @@
 //! of a cache hit. What a parse yields depends only on the path and the presets,
 //! which are fixed at start, so it is remembered. The signature is still checked on
 //! every request before the memory is consulted, and `expires` against the clock;
-//! failed parses are not remembered. Bounded in entries (a few hundred bytes each).
+//! failed parses are not remembered. Bounded in bytes, long URLs weighing more.
 
 use std::sync::Arc;
 
@@ -19,8 +19,11 @@ use crate::delivery::headers;
 use crate::options::ProcessingOptions;
 use crate::url::SourceRef;
 
-/// Paths remembered at once.
-const MAX_ENTRIES: u64 = 8192;
+/// Bytes of paths (and their parses, estimated) remembered at once: a few thousand
+/// typical paths, and still a few hundred of the longest a URL may be.
+const CAPACITY_BYTES: u64 = 4 << 20;
+/// Estimated bytes of one parse besides its path (options, source, identity).
+const ENTRY_OVERHEAD: usize = 1024;
 
 /// One parsed image path.
 #[derive(Debug)]
@@ -47,7 +50,13 @@ impl std::fmt::Debug for ResolvedPaths {
 impl Default for ResolvedPaths {
     fn default() -> Self {
         ResolvedPaths {
-            entries: Cache::new(MAX_ENTRIES),
+            entries: Cache::builder()
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|path: &String, r: &Arc<Resolved>| {
+                    let bytes = 2 * path.len() + r.identity.len() + ENTRY_OVERHEAD;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build(),
         }
     }
 }

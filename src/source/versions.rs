@@ -10,8 +10,8 @@
 //! memory: they read the source anyway, and take its metadata from that read.
 //!
 //! Only successful answers are remembered, so a source that appears after a 404 is
-//! found on the next request. Entries are small (a key, a length, an ETag), and their
-//! number is capped, so this memory stays well under a megabyte per thousand sources.
+//! found on the next request. Entries are small (a key, a length, an ETag) and
+//! weighed by their text against a 4 MB cap.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +21,11 @@ use moka::sync::Cache;
 use super::{SourceError, Sources};
 use crate::url::SourceRef;
 
-/// Sources remembered at once (about 200 bytes each).
-const MAX_ENTRIES: u64 = 16_384;
+/// Bytes of identities and versions remembered at once (weighed by their text, so
+/// long keys count for what they hold).
+const CAPACITY_BYTES: u64 = 4 << 20;
+/// Bookkeeping per entry besides its text.
+const ENTRY_OVERHEAD: usize = 160;
 
 /// What a processed lookup needs to know about a source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +53,11 @@ impl SourceVersions {
     pub fn new(ttl: Duration) -> SourceVersions {
         let remembered = (!ttl.is_zero()).then(|| {
             Cache::builder()
-                .max_capacity(MAX_ENTRIES)
+                .max_capacity(CAPACITY_BYTES)
+                .weigher(|identity: &String, v: &Arc<SourceVersion>| {
+                    let bytes = identity.len() + v.etag.as_ref().map_or(0, String::len);
+                    u32::try_from(bytes + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+                })
                 .time_to_live(ttl)
                 .build()
         });
