@@ -178,6 +178,9 @@ pub struct Prepared {
     canvas: (u32, u32),
     /// The source's embedded ICC profile (see [`icc`]).
     icc: Option<Vec<u8>>,
+    /// What the decoder buffers whatever the scale: a progressive JPEG's coefficient
+    /// arrays ([`probe::jpeg_coefficient_bytes`]).
+    decoder_buffers: u64,
 }
 
 /// Where a still source's decoded pixels may be found or left (`cache::decoded`):
@@ -250,6 +253,10 @@ pub fn prepare(
             .is_none()
             .then(|| icc::extract::extract(bytes, probed.format))
             .flatten(),
+        decoder_buffers: match probed.format {
+            SourceFormat::Jpeg if skipped.is_none() => probe::jpeg_coefficient_bytes(bytes),
+            _ => 0,
+        },
     })
 }
 

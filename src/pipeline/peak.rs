@@ -104,7 +104,15 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         _ => canvas,
     } + lossless;
     let icc = super::icc::working_bytes(p.icc.as_ref().map_or(0, Vec::len));
-    BASE + source_len + decoded * copies + intermediate + resized + effects + grown + encoder + icc
+    BASE + source_len
+        + p.decoder_buffers
+        + decoded * copies
+        + intermediate
+        + resized
+        + effects
+        + grown
+        + encoder
+        + icc
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).
