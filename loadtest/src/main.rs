@@ -69,6 +69,11 @@ struct Args {
     /// Fail when a scenario's server peak RSS exceeds this.
     #[arg(long)]
     max_rss_mb: Option<u64>,
+    /// Extra environment for the spawned server, as NAME=VALUE (repeatable), e.g.
+    /// `--server-env APERTURE_MEMORY_BUDGET_MB=192` to measure a sizing-guide row.
+    /// The defaults are the settings (budget 256 MB, cache 128 MB).
+    #[arg(long = "server-env", value_parser = parse_env_pair)]
+    server_env: Vec<(String, String)>,
 }
 
 /// A person looking at a page of thumbnails before asking for the next one.
@@ -208,7 +213,7 @@ async fn run(args: &Args, names: &[&str]) -> Result<bool, String> {
         // scenario's own and not what an earlier one left in the allocator.
         let mut spawned = match &args.url {
             Some(_) => None,
-            None => Some(Spawned::start(&args.aperture_bin, &root)?),
+            None => Some(Spawned::start(&args.aperture_bin, &root, &args.server_env)?),
         };
         let (base, pid) = match (&args.url, &spawned) {
             (Some(url), _) => (url.trim_end_matches('/').to_owned(), args.pid),
@@ -328,5 +333,13 @@ async fn run_scenario(ctx: &Arc<Ctx>, name: &str, args: &Args) -> Vec<Outcome> {
                 ("mixed/stampede".into(), vec![], s),
             ]
         }
+    }
+}
+
+/// `NAME=VALUE` for `--server-env`.
+fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
     }
 }

@@ -38,7 +38,7 @@ pub struct Spawned {
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Spawned {
-    pub fn start(bin: &Path, root: &Path) -> Result<Spawned, String> {
+    pub fn start(bin: &Path, root: &Path, env: &[(String, String)]) -> Result<Spawned, String> {
         let mut cmd = Command::new(bin);
         cmd.arg("serve");
         // aperture refuses unknown APERTURE_* variables and a key in the caller's
@@ -54,6 +54,7 @@ impl Spawned {
             .env("APERTURE_CACHE_MB", "128")
             // a log line per request would cost the server CPU the test is measuring
             .env("APERTURE_LOG_LEVEL", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
