@@ -29,6 +29,25 @@ pub fn ifd0_value(t: &[u8], tag: u16, long: bool) -> Option<u32> {
     }
 }
 
+/// The text of an ASCII tag of IFD0, without its NUL and trailing padding; `None` when
+/// absent, malformed or empty. (Values up to 4 bytes sit in the entry itself.)
+pub fn ifd0_ascii(t: &[u8], tag: u16) -> Option<&[u8]> {
+    let r = Reader::new(t)?;
+    let e = r.find(tag)?;
+    if r.u16_at(e + 2)? != 2 {
+        return None;
+    }
+    let count = r.u32_at(e + 4)? as usize;
+    let at = if count <= 4 {
+        e + 8
+    } else {
+        r.u32_at(e + 8)? as usize
+    };
+    let raw = t.get(at..at.checked_add(count)?)?;
+    let text = raw.split(|&b| b == 0).next()?.trim_ascii_end();
+    (!text.is_empty()).then_some(text)
+}
+
 fn ifd0_short(t: &[u8], tag: u16) -> Option<u16> {
     ifd0_value(t, tag, false).and_then(|v| u16::try_from(v).ok())
 }

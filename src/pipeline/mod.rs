@@ -41,6 +41,7 @@
 mod alpha;
 mod animation;
 mod bitmap;
+mod copyright;
 mod decode;
 mod effects;
 mod encode;
@@ -181,6 +182,8 @@ pub struct Prepared {
     /// What the decoder buffers whatever the scale: a progressive JPEG's coefficient
     /// arrays ([`probe::jpeg_coefficient_bytes`]).
     decoder_buffers: u64,
+    /// The EXIF block `keep_copyright` writes into a still output ([`copyright`]).
+    copyright: Option<Vec<u8>>,
 }
 
 /// Where a still source's decoded pixels may be found or left (`cache::decoded`):
@@ -252,6 +255,9 @@ pub fn prepare(
         icc: skipped
             .is_none()
             .then(|| icc::extract::extract(bytes, probed.format))
+            .flatten(),
+        copyright: (skipped.is_none() && frames == 1)
+            .then(|| copyright::block(bytes, probed.format, opts))
             .flatten(),
         decoder_buffers: match probed.format {
             SourceFormat::Jpeg if skipped.is_none() => probe::jpeg_coefficient_bytes(bytes),
@@ -349,6 +355,7 @@ impl Prepared {
             opts.max_bytes,
             opts.webp_compression,
         )?;
+        let encoded = self.with_copyright(encoded, opts);
         let t3 = Instant::now();
         Ok(Variant {
             bytes: Bytes::from(encoded),
@@ -361,6 +368,21 @@ impl Prepared {
                 encode: t3 - t2,
             },
         })
+    }
+
+    /// The encoded output with the kept copyright notice, unless the notice would
+    /// push it past `max_bytes`.
+    fn with_copyright(&self, encoded: Vec<u8>, opts: &ProcessingOptions) -> Vec<u8> {
+        let Some(tiff) = &self.copyright else {
+            return encoded;
+        };
+        let room =
+            opts.max_bytes == 0 || (encoded.len() + tiff.len() + 16) as u64 <= opts.max_bytes;
+        if room {
+            copyright::embed(encoded, self.format, tiff)
+        } else {
+            encoded
+        }
     }
 
     /// Every step between decoding (and trimming) and encoding: orient, resize,

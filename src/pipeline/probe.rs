@@ -194,8 +194,7 @@ fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
         if marker == 0xE1 && orientation == 1 && seg.starts_with(b"Exif\0\0") {
             orientation = exif::orientation(&seg[6..]);
         }
-        // SOF0-15 except DHT (C4), JPG (C8) and DAC (CC)
-        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+        if is_frame_header(marker) {
             let height = be16(seg, 1).ok_or_else(|| bad("JPEG", "short frame header"))?;
             let width = be16(seg, 3).ok_or_else(|| bad("JPEG", "short frame header"))?;
             return Ok(Probe {
@@ -218,34 +217,40 @@ fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
 /// against 9 MB for its baseline twin at 1/8 (measured: docs/codecs.md). 0 for a
 /// sequential JPEG, or when the frame header cannot be read (the decoder then fails).
 pub fn jpeg_coefficient_bytes(b: &[u8]) -> u64 {
+    jpeg_segments(b)
+        .find(|(marker, _)| is_frame_header(*marker))
+        .filter(|(marker, _)| matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE))
+        .and_then(|(_, sof)| coefficient_bytes(sof))
+        .unwrap_or(0)
+}
+
+/// SOF0-15 except DHT (C4), JPG (C8) and DAC (CC).
+fn is_frame_header(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// A JPEG's marker segments (marker, payload after the length) up to the first scan;
+/// ends quietly at anything malformed (the decoder reports it).
+pub fn jpeg_segments(b: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     let mut i = 2usize;
-    loop {
-        while b.get(i) == Some(&0xFF) {
-            i += 1;
-        }
-        let Some(&marker) = b.get(i) else {
-            return 0;
-        };
-        i += 1;
-        match marker {
-            0xD8 | 0x01 | 0xD0..=0xD7 => continue,
-            0xD9 | 0xDA => return 0,
-            _ => {}
-        }
-        let Some(len) = be16(b, i).map(usize::from).filter(|&l| l >= 2) else {
-            return 0;
-        };
-        let Some(seg) = b.get(i + 2..i + len) else {
-            return 0;
-        };
-        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
-            if !matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE) {
-                return 0;
+    std::iter::from_fn(move || {
+        loop {
+            while b.get(i) == Some(&0xFF) {
+                i += 1;
             }
-            return coefficient_bytes(seg).unwrap_or(0);
+            let marker = *b.get(i)?;
+            i += 1;
+            match marker {
+                0xD8 | 0x01 | 0xD0..=0xD7 => continue,
+                0xD9 | 0xDA => return None,
+                _ => {}
+            }
+            let len = be16(b, i).map(usize::from).filter(|&l| l >= 2)?;
+            let seg = b.get(i + 2..i + len)?;
+            i += len;
+            return Some((marker, seg));
         }
-        i += len;
-    }
+    })
 }
 
 /// Coefficient-array bytes of a frame header (`P Y X Nf {C HV Tq}*`).

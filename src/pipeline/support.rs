@@ -3,9 +3,10 @@
 //! is fetched, rather than silently returning a different image.
 //!
 //! Accepted without effect, because the output is still what was asked for:
-//! `strip_metadata`/`keep_copyright`/`strip_color_profile` (outputs never carry
-//! metadata or ICC profiles, which is imgproxy's default; their pixels are converted
-//! to sRGB from any embedded profile, see `icc`). Deviation: with `scp:0` imgproxy
+//! `strip_metadata`/`strip_color_profile` (outputs carry no metadata but the
+//! copyright notice `keep_copyright` keeps, see `copyright`, and no ICC profile,
+//! which is imgproxy's default; their pixels are converted to sRGB from any embedded
+//! profile, see `icc`); `sm:0` keeps nothing more. Deviation: with `scp:0` imgproxy
 //! exports the pixels back to the source's profile and embeds it; aperture still
 //! answers sRGB without a profile (the same colours, narrower gamut for wide-gamut
 //! sources), `enforce_thumbnail`,

@@ -930,3 +930,60 @@ async fn smart_gravity_keeps_the_detailed_part() {
         "sm moved to the detail: {busy} vs {flat}"
     );
 }
+
+/// `photo.jpg` with an EXIF block holding a Copyright notice and a GPS-bearing tag
+/// stand-in (ImageDescription), inserted after SOI.
+fn photo_with_copyright(notice: &str) -> Vec<u8> {
+    let photo = std::fs::read(crate::support::fixtures().join("photo.jpg")).unwrap();
+    let entry = |tag: u16, text: &[u8], at: u32| {
+        let mut e = tag.to_le_bytes().to_vec();
+        e.extend_from_slice(&2u16.to_le_bytes());
+        e.extend_from_slice(&(text.len() as u32 + 1).to_le_bytes());
+        e.extend_from_slice(&at.to_le_bytes());
+        e
+    };
+    let (desc, copy) = (b"a private description".as_slice(), notice.as_bytes());
+    let data = 8 + 2 + 2 * 12 + 4;
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend_from_slice(&8u32.to_le_bytes());
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend(entry(0x010E, desc, data));
+    tiff.extend(entry(0x8298, copy, data + desc.len() as u32 + 1));
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    for text in [desc, copy] {
+        tiff.extend_from_slice(text);
+        tiff.push(0);
+    }
+    let mut out = photo[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&photo[2..]);
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn keep_copyright_keeps_only_the_notice() {
+    let s = TestServer::signed().await;
+    s.root
+        .write("signed.jpg", &photo_with_copyright("(c) 2026 Jane Doe"));
+    for (opts, kept) in [
+        ("w:80", true),
+        ("w:80/f:png", true),
+        ("w:80/kcr:0", false),
+        ("w:80/f:webp", false),
+    ] {
+        let r = s.get(&s.sign("local:///signed.jpg", opts)).await;
+        assert_eq!(r.status, http::StatusCode::OK, "{opts}: {}", r.text());
+        assert_eq!(contains(&r.body, b"(c) 2026 Jane Doe"), kept, "{opts}");
+        assert!(!contains(&r.body, b"a private description"), "{opts}");
+        let p = probe::probe(&r.body, u64::MAX).expect("an image");
+        let img = aperture::pipeline::decode_full(&r.body, &p).expect("decodable");
+        assert_eq!(img.width, 80, "{opts}");
+    }
+}
