@@ -18,15 +18,7 @@ pub fn apply(
     src_h: u32,
     algorithm: ResizingAlgorithm,
 ) -> Result<Bitmap, PipelineError> {
-    let kx = img.width as f64 / src_w as f64;
-    let ky = img.height as f64 / src_h as f64;
-    let (l, t, w, h) = plan.src;
-    let region = Region {
-        left: l * kx,
-        top: t * ky,
-        width: w * kx,
-        height: h * ky,
-    };
+    let region = bitmap_region(plan.src, (img.width, img.height), (src_w, src_h));
     let (out_w, out_h) = (plan.out_w, plan.out_h);
     let whole = (0.0, 0.0, img.width as f64, img.height as f64);
     if (region.left, region.top, region.width, region.height) == whole
@@ -66,6 +58,28 @@ pub fn apply(
         height: out_h,
         channels,
     })
+}
+
+/// The plan's rectangle (oriented-source pixels) in the pixels of a `bw` x `bh` bitmap
+/// decoded from a `sw` x `sh` source. Multiplying before dividing keeps whole sizes
+/// exact (`50 * (7 / 50)` is 7.000000000000001, `50 * 7 / 50` is 7), and the result is
+/// clamped inside the bitmap: fast_image_resize refuses a crop box even one ulp past
+/// the edge ("Size of the crop box is out of the image boundaries"), which a 1/8
+/// shrink-on-load of a 50 px side gave.
+fn bitmap_region(
+    (l, t, w, h): (f64, f64, f64, f64),
+    (bw, bh): (u32, u32),
+    (sw, sh): (u32, u32),
+) -> Region {
+    let (bw, bh, sw, sh) = (bw as f64, bh as f64, sw as f64, sh as f64);
+    let left = (l * bw / sw).clamp(0.0, bw);
+    let top = (t * bh / sh).clamp(0.0, bh);
+    Region {
+        left,
+        top,
+        width: (w * bw / sw).min(bw - left),
+        height: (h * bh / sh).min(bh - top),
+    }
 }
 
 /// Integer crop, row by row (no resampling needed).
@@ -116,6 +130,27 @@ mod tests {
         let out = apply(img.clone(), &p, 10, 10, ResizingAlgorithm::Lanczos3).unwrap();
         assert_eq!((out.width, out.height), (4, 5));
         assert_eq!(out.pixels[0], img.pixels[3 * 10 + 2]);
+    }
+
+    #[test]
+    fn shrunk_region_never_passes_the_bitmap_edge() {
+        // 8000x50 JPEG decoded at 1/8 = 1000x7: 50 * (7 / 50) used to be
+        // 7.000000000000001 and the resampler refused the region
+        let r = bitmap_region((0.0, 0.0, 8000.0, 50.0), (1000, 7), (8000, 50));
+        assert_eq!((r.width, r.height), (1000.0, 7.0));
+        let r = bitmap_region((0.0, 0.0, 227.0, 149.0), (114, 75), (227, 149));
+        assert_eq!((r.width, r.height), (114.0, 75.0));
+        // no shrink-on-load, but the plan's own `out / (out / src)` is past the edge
+        let r = bitmap_region(
+            (0.0, 0.0, 333.0, 130.0 / (130.0 / 217.0)),
+            (333, 217),
+            (333, 217),
+        );
+        assert_eq!((r.width, r.height), (333.0, 217.0));
+        let img = ramp(1000, 7);
+        let p = plan((0.0, 0.0, 8000.0, 50.0), 100, 1);
+        let out = apply(img, &p, 8000, 50, ResizingAlgorithm::Lanczos3).unwrap();
+        assert_eq!((out.width, out.height), (100, 1));
     }
 
     #[test]
