@@ -7,7 +7,7 @@
 //! `webp_options` asks for lossless or near-lossless, `method` 4 (sharp's
 //! `effort: 4`), alpha kept at `alpha_quality` 100. Metadata is
 //! never written, which is imgproxy's default `strip_metadata`. A still GIF is one
-//! frame (animations: [`Animated`]), quantised to 256 colours by NeuQuant (the gif crate's, speed 10), alpha
+//! frame (animations: [`Animated`]), quantised to 256 colours by NeuQuant (the gif crate's, see [`neuquant_speed`]), alpha
 //! below 128 transparent and the rest opaque (GIF has one transparent index, no
 //! partial alpha; libvips' gifsave thresholds the same way); `quality` is unused.
 
@@ -230,7 +230,17 @@ fn gif_frame(img: &Bitmap, w: u16, h: u16) -> gif::Frame<'static> {
             p[3] = 255;
         }
     }
-    gif::Frame::from_rgba_speed(w, h, &mut rgba, 10)
+    let speed = neuquant_speed(rgba.len() / 4);
+    gif::Frame::from_rgba_speed(w, h, &mut rgba, speed)
+}
+
+/// NeuQuant's sampling factor (it learns from every n-th pixel): 10 from 200 000
+/// pixels up, less below so that it always learns from about 20 000 pixels. At 10, a
+/// small thumbnail gave the network too few samples to train: a 50x30 gradient came
+/// out in 101 colours with its mean green 11 levels off (0.4 at 1). The original
+/// NeuQuant drops to 1 for small pictures for the same reason.
+fn neuquant_speed(pixels: usize) -> i32 {
+    (pixels / 20_000).clamp(1, 10) as i32
 }
 
 fn webp_size(width: u32, height: u32) -> Result<(), PipelineError> {
@@ -384,6 +394,40 @@ mod tests {
             encode(&bad, OutputFormat::Jpeg, 80),
             Err(PipelineError::Encode(_))
         ));
+    }
+
+    #[test]
+    fn small_gif_keeps_its_mean_colour() {
+        // a 50x30 thumbnail with 1500 distinct colours: NeuQuant at speed 10 learnt
+        // from 150 pixels and shifted the mean green by 11 levels
+        let (w, h) = (50u32, 30u32);
+        let pixels: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                [(x * 5) as u8, (y * 8) as u8, 128 + (x % 7 * 10) as u8]
+            })
+            .collect();
+        let img = Bitmap::new(pixels.clone(), w, h, 3);
+        let out = encode(&img, OutputFormat::Gif, 80).unwrap();
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let mut dec = opts.read_info(&out[..]).unwrap();
+        let frame = dec.read_next_frame().unwrap().unwrap();
+        let mean = |px: &[u8], c: usize, step: usize| {
+            px.iter()
+                .skip(c)
+                .step_by(step)
+                .map(|&v| f64::from(v))
+                .sum::<f64>()
+                / f64::from(w * h)
+        };
+        for c in 0..3 {
+            let (got, want) = (mean(&frame.buffer, c, 4), mean(&pixels, c, 3));
+            assert!((got - want).abs() < 2.0, "channel {c}: {got} vs {want}");
+        }
+        assert_eq!(neuquant_speed(50 * 30), 1);
+        assert_eq!(neuquant_speed(300 * 200), 3);
+        assert_eq!(neuquant_speed(4000 * 3000), 10);
     }
 
     #[test]

@@ -216,7 +216,13 @@ pub fn prepare(
         None => format::choose(output.or(opts.format), probed.format)?,
     };
     let auto_rotate = opts.auto_rotate.unwrap_or(settings.auto_rotate);
-    let exif = if auto_rotate { probed.orientation } else { 1 };
+    // An AVIF's orientation is its container's `irot`/`imir`, part of the picture
+    // itself: libheif (so libvips and imgproxy) applies it whatever `auto_rotate` says.
+    let exif = if auto_rotate || probed.format == SourceFormat::Avif {
+        probed.orientation
+    } else {
+        1
+    };
     let transform = orient::Transform::from_exif(exif)
         .then(orient::Transform::rotate_cw(opts.rotate))
         .then(orient::Transform::flip(

@@ -653,7 +653,8 @@ fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
         list.iter().map(|&c| usize::from(c & 0x7F)).collect()
     };
     let (mut size, mut bits) = (None, 8);
-    for (n, (kind, p)) in boxes(ipco).enumerate() {
+    let properties: Vec<(&[u8], &[u8])> = boxes(ipco).collect();
+    for (n, &(kind, p)) in properties.iter().enumerate() {
         if !indices.contains(&(n + 1)) {
             continue;
         }
@@ -664,11 +665,37 @@ fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
             _ => {}
         }
     }
+    // `irot`/`imir`, in the order the item lists them (HEIF applies them so)
+    let transforms = indices
+        .iter()
+        .filter_map(|&i| properties.get(i.checked_sub(1)?));
+    let orientation = heif_orientation(transforms.map(|&(kind, p)| (kind, p.first().copied())));
     let (w, h) = size.ok_or_else(|| no("the primary item has no ispe (size)"))?;
     Ok(Probe {
         bits_per_sample: bits,
+        orientation,
         ..upright(SourceFormat::Avif, w, h)
     })
+}
+
+/// The EXIF orientation equivalent to HEIF's transformative properties, given as
+/// (box type, first payload byte) in the item's order: `irot` turns the picture
+/// anticlockwise by 90 degrees times its low 2 bits, `imir` mirrors it, top to bottom
+/// when its low bit is 0 and left to right when 1 (libheif's reading, and what
+/// libavif writes for EXIF orientations 4 and 2). The `ispe` size is the stored one,
+/// before these, exactly like a JPEG's size before its EXIF orientation.
+fn heif_orientation<'a>(properties: impl Iterator<Item = (&'a [u8], Option<u8>)>) -> u8 {
+    use super::orient::Transform;
+    let mut t = Transform::default();
+    for (kind, value) in properties {
+        let Some(v) = value else { continue };
+        t = match kind {
+            b"irot" => t.then(Transform::rotate_cw((4 - u16::from(v & 3)) % 4 * 90)),
+            b"imir" => t.then(Transform::flip(v & 1 == 1, v & 1 == 0)),
+            _ => t,
+        };
+    }
+    (1..=8).find(|&o| Transform::from_exif(o) == t).unwrap_or(1)
 }
 
 /// The root `<svg>`'s `width` and `height` (absolute units at 96 dpi, as usvg), one
@@ -795,6 +822,31 @@ fn tiff(b: &[u8]) -> Result<Probe, PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn heif_irot_imir_as_exif_orientations() {
+        // what libavif (through Pillow) writes for EXIF orientations 1-8, and what
+        // libheif/libvips show: the same upright picture for each
+        type Props = &'static [(&'static [u8], u8)];
+        let table: [(Props, u8); 8] = [
+            (&[], 1),
+            (&[(b"imir", 1)], 2),
+            (&[(b"irot", 2)], 3),
+            (&[(b"imir", 0)], 4),
+            (&[(b"irot", 1), (b"imir", 0)], 5),
+            (&[(b"irot", 3)], 6),
+            (&[(b"irot", 3), (b"imir", 0)], 7),
+            (&[(b"irot", 1)], 8),
+        ];
+        for (props, exif) in table {
+            let props = props.iter().map(|&(k, v)| (k, Some(v)));
+            assert_eq!(heif_orientation(props), exif, "EXIF {exif}");
+        }
+        // other properties in between change nothing; an empty irot is ignored
+        let props: [(&[u8], Option<u8>); 3] =
+            [(b"ispe", Some(0)), (b"irot", None), (b"irot", Some(3))];
+        assert_eq!(heif_orientation(props.into_iter()), 6);
+    }
 
     fn jpeg_header(w: u16, h: u16, exif: Option<Vec<u8>>) -> Vec<u8> {
         let mut b = vec![0xFF, 0xD8];

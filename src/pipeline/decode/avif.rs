@@ -12,9 +12,10 @@
 //! identity/GBR; unspecified = BT.601, as libavif) and range; 8, 10 and 12 bits
 //! reduced to 8; 4:2:0 and 4:2:2 chroma upsampled by nearest neighbour (thumbnails
 //! shrink far more than that); monochrome as grey. An ICC profile (`colr`/`prof`) is
-//! applied later by the `icc` step, like every format's. Not yet: `irot`/`imir`, grid
-//! images, the `colr` nclx box overriding the sequence header (encoders write the same
-//! values in both).
+//! applied later by the `icc` step, like every format's. `irot`/`imir` are read by the
+//! probe as an orientation and applied by the `orient` step. Not yet: grid images, the
+//! `colr` nclx box overriding the sequence header (encoders write the same values in
+//! both).
 
 use std::os::raw::c_int;
 
