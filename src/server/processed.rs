@@ -157,10 +157,17 @@ pub(super) async fn lookup(
         queue_timeout: app.config.limits.queue_timeout,
         metrics: Arc::clone(&app.metrics),
     };
-    app.cache
+    let made = app
+        .cache
         .get_or_produce(key, Box::pin(job.run()))
         .await
-        .map_err(cache::unshare)
+        .map_err(cache::unshare);
+    if made.is_err() {
+        // The remembered version may be what failed (a source replaced by a larger
+        // one fails its fetch): the next request asks the source again.
+        app.versions.forget(identity);
+    }
+    made
 }
 
 /// Sources too big for `max_src_file_size`, or empty, are refused before any fetch.

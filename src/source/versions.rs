@@ -69,6 +69,13 @@ impl SourceVersions {
         self.remembered.as_ref()?.get(identity)
     }
 
+    /// Drops what is remembered of `identity`, so its next lookup asks the source.
+    pub fn forget(&self, identity: &str) {
+        if let Some(cache) = &self.remembered {
+            cache.invalidate(identity);
+        }
+    }
+
     /// The source's version: remembered, or asked from the source (and remembered).
     /// `identity` is `source.identity()`, which the caller has already built.
     pub async fn get(
@@ -126,6 +133,8 @@ mod tests {
         std::fs::write(dir.path().join("a.bin"), b"1234567").unwrap();
         assert_eq!(remembering.get(&sources, &src, &id).await.unwrap().len, 5);
         assert_eq!(strict.get(&sources, &src, &id).await.unwrap().len, 7);
+        remembering.forget(&id);
+        assert_eq!(remembering.get(&sources, &src, &id).await.unwrap().len, 7);
     }
 
     #[tokio::test]

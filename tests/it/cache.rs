@@ -330,3 +330,27 @@ async fn sibling_variants_decode_the_source_once_and_change_no_byte() {
         2.0
     );
 }
+
+#[tokio::test]
+async fn a_source_grown_within_the_version_ttl_fails_once_then_recovers() {
+    // A remembered version says the source is smaller than it now is: the miss that
+    // reads it refuses the bigger body (only the remembered length was reserved),
+    // says so, and forgets the version, so the retry asks the source again.
+    let s = TestServer::signed_with(|c| {
+        c.cache.source_version_ttl = Duration::from_secs(3600);
+    })
+    .await;
+    s.root.write("grow.png", &noise_png(20, 10, 1));
+    assert_eq!(
+        s.get(&s.sign("local:///grow.png", "w:10")).await.status,
+        StatusCode::OK
+    );
+    s.root.write("grow.png", &noise_png(200, 100, 2));
+    let path = s.sign("local:///grow.png", "w:20");
+    let first = s.get(&path).await;
+    assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{}", first.text());
+    assert!(first.text().contains("changed"), "{}", first.text());
+    let retry = s.get(&path).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text());
+    assert_eq!(dims(&retry), (20, 10));
+}
