@@ -7,7 +7,8 @@
 //! probe     format, stored size, EXIF orientation from the headers only; size limit (422)
 //! skip      `skip_processing`: listed source formats are answered as they are
 //! negotiate the format from `Accept` when the URL names none (server side, before run)
-//! format    the output format (explicit `f`/extension, else the source's family)
+//! format    the output format (explicit `f`/extension, else the source's family;
+//!           PNG rather than JPEG for a TIFF/BMP/AVIF with alpha)
 //! plan      pure geometry: crop rectangle in the source, output size, DCT scale
 //! peak      the job's estimated peak memory, from the plan (for the memory budget)
 //! animation animated GIF/WebP -> GIF/WebP: frames kept (cap), then for each frame
@@ -213,7 +214,11 @@ pub fn prepare(
     let skipped = skip::source_format(probed.format, opts);
     let format = match skipped {
         Some(f) => f,
-        None => format::choose(output.or(opts.format), probed.format)?,
+        None => format::choose(
+            output.or(opts.format),
+            probed.format,
+            format::expects_transparency(probed.alpha, opts),
+        )?,
     };
     let auto_rotate = opts.auto_rotate.unwrap_or(settings.auto_rotate);
     // An AVIF's orientation is its container's `irot`/`imir`, part of the picture

@@ -67,6 +67,13 @@ pub struct Probe {
     /// else 8): its buffers are twice as large, which the memory estimate must know
     /// before decoding.
     pub bits_per_sample: u8,
+    /// The decoded pixels carry an alpha channel (from the headers: PNG colour type or
+    /// `tRNS`, WebP's alpha flag, a TIFF extra sample, a BMP alpha mask, an ICO BMP
+    /// entry's AND mask, an AVIF auxiliary alpha item; always for GIF and SVG, never for
+    /// JPEG). It says the channel exists, not that any pixel uses it: format choice
+    /// picks PNG over JPEG for it when the source's own format is not picked (TIFF,
+    /// BMP, AVIF; see `format::choose`).
+    pub alpha: bool,
 }
 
 /// Probes `bytes` and applies the resolution limit (`max_pixels`, width x height).
@@ -204,6 +211,7 @@ fn jpeg(b: &[u8]) -> Result<Probe, PipelineError> {
                 orientation,
                 frames: 1,
                 bits_per_sample: 8,
+                alpha: false,
             });
         }
         i += len;
@@ -289,12 +297,16 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
         )));
     }
     let mut orientation = 1;
+    // colour types 4 (grey + alpha) and 6 (RGBA); a tRNS chunk (before IDAT) gives
+    // the others an alpha channel too (the decoder expands it)
+    let mut alpha = matches!(b.get(25), Some(4 | 6));
     let mut i = 33usize; // signature 8 + IHDR 25
     while let (Some(len), Some(kind)) = (be32(b, i), b.get(i + 4..i + 8)) {
         let len = len as usize;
         if kind == b"IDAT" {
             break;
         }
+        alpha |= kind == b"tRNS";
         let Some(data) = b.get(i + 8..(i + 8).saturating_add(len)) else {
             break; // a lying length: leave the error to the decoder
         };
@@ -310,6 +322,7 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
         orientation,
         frames: 1,
         bits_per_sample: 8,
+        alpha,
     })
 }
 
@@ -317,7 +330,7 @@ fn png(b: &[u8]) -> Result<Probe, PipelineError> {
 fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
     let kind = b.get(12..16).ok_or_else(|| bad("WebP", "truncated"))?;
     let data = 20usize;
-    let (width, height, mut orientation, animated) = match kind {
+    let (width, height, mut orientation, animated, mut alpha) = match kind {
         b"VP8 " => {
             // frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height
             if b.get(data + 3..data + 6) != Some(&[0x9d, 0x01, 0x2a]) {
@@ -331,14 +344,22 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
                 .ok_or_else(|| bad("WebP", "truncated"))?;
             let w = u16::from_le_bytes([w[0], w[1]]) & 0x3FFF;
             let h = u16::from_le_bytes([h[0], h[1]]) & 0x3FFF;
-            (w as u32, h as u32, 1, false)
+            (w as u32, h as u32, 1, false, false)
         }
         b"VP8L" => {
             if b.get(data) != Some(&0x2F) {
                 return Err(bad("WebP", "bad VP8L signature"));
             }
             let bits = le32(b, data + 1).ok_or_else(|| bad("WebP", "truncated"))?;
-            ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, 1, false)
+            // 14 bits width - 1, 14 bits height - 1, then alpha_is_used
+            let alpha = bits >> 28 & 1 != 0;
+            (
+                (bits & 0x3FFF) + 1,
+                ((bits >> 14) & 0x3FFF) + 1,
+                1,
+                false,
+                alpha,
+            )
         }
         b"VP8X" => {
             let flags = *b.get(data).ok_or_else(|| bad("WebP", "truncated"))?;
@@ -347,7 +368,7 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
                 .ok_or_else(|| bad("WebP", "truncated"))?;
             let w = u32::from_le_bytes([c[0], c[1], c[2], 0]) + 1;
             let h = u32::from_le_bytes([c[3], c[4], c[5], 0]) + 1;
-            (w, h, 1, flags & 0x02 != 0)
+            (w, h, 1, flags & 0x02 != 0, flags & 0x10 != 0)
         }
         _ => return Err(bad("WebP", "unknown first chunk")),
     };
@@ -367,6 +388,8 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
                     orientation = exif::orientation(t);
                 }
                 b"ANMF" => frames = frames.saturating_add(1),
+                // libwebp reports alpha for an ALPH chunk even without the flag
+                b"ALPH" => alpha = true,
                 _ => {}
             }
             i += 8 + len + (len & 1);
@@ -380,6 +403,7 @@ fn webp(b: &[u8]) -> Result<Probe, PipelineError> {
         // the VP8X animation flag without frames is left to the decoder to refuse
         frames: if animated { frames.max(1) } else { 1 },
         bits_per_sample: 8,
+        alpha,
     })
 }
 
@@ -391,6 +415,7 @@ fn upright(format: SourceFormat, width: u32, height: u32) -> Probe {
         orientation: 1,
         frames: 1,
         bits_per_sample: 8,
+        alpha: false,
     }
 }
 
@@ -401,6 +426,7 @@ fn gif(b: &[u8]) -> Result<Probe, PipelineError> {
     let h = le16(b, 8).ok_or_else(|| bad("GIF", "truncated"))?;
     Ok(Probe {
         frames: gif_blocks(b).frames.max(1),
+        alpha: true, // the decoder composites onto an RGBA canvas
         ..upright(SourceFormat::Gif, w.into(), h.into())
     })
 }
@@ -477,8 +503,24 @@ pub fn gif_blocks(b: &[u8]) -> GifBlocks {
 /// sizes) or BITMAPINFOHEADER and its V2-V5 extensions (signed 32-bit sizes; a
 /// negative height is a top-down bitmap).
 fn bmp(b: &[u8]) -> Result<Probe, PipelineError> {
-    let (w, h) = dib_size(b.get(14..).unwrap_or_default(), "BMP")?;
-    Ok(upright(SourceFormat::Bmp, w, h))
+    let dib = b.get(14..).unwrap_or_default();
+    let (w, h) = dib_size(dib, "BMP")?;
+    Ok(Probe {
+        alpha: dib_alpha(dib),
+        ..upright(SourceFormat::Bmp, w, h)
+    })
+}
+
+/// Whether the `image` crate's BMP decoder (ours) gives a DIB an alpha channel: only
+/// for BI_BITFIELDS (3) at 16 or 32 bits with a non-zero alpha mask, which only the
+/// V3/V4/V5 headers (56, 108, 124 bytes) hold, at offset 52. A 32-bit BI_RGB bitmap's
+/// fourth byte is padding to it (libvips' loader reads it as alpha; imgproxy's own
+/// loader does too, and mostly finds zeros there).
+fn dib_alpha(d: &[u8]) -> bool {
+    matches!(le32(d, 0), Some(56 | 108 | 124))
+        && le32(d, 16) == Some(3)
+        && matches!(le16(d, 14), Some(16 | 32))
+        && le32(d, 52).is_some_and(|mask| mask != 0)
 }
 
 /// Size and bit depth from a DIB header (a BMP file after its 14-byte file header, or
@@ -516,14 +558,19 @@ fn dib_size(d: &[u8], format: &str) -> Result<(u32, u32), PipelineError> {
 /// The chosen entry's size, from its own PNG or BMP header.
 fn ico(b: &[u8]) -> Result<Probe, PipelineError> {
     let data = ico_entry(b)?;
-    let (w, h) = if data.starts_with(PNG_SIGNATURE) {
+    let (w, h, alpha) = if data.starts_with(PNG_SIGNATURE) {
         let p = png(data)?;
-        (p.width, p.height)
+        (p.width, p.height, p.alpha)
     } else {
         let (w, h) = dib_size(data, "ICO")?;
-        (w, h / 2) // the stored height covers the colour bitmap and the AND mask
+        // the stored height covers the colour bitmap and the AND mask; the decoder
+        // turns the mask into alpha, so a BMP entry always has an alpha channel
+        (w, h / 2, true)
     };
-    Ok(upright(SourceFormat::Ico, w, h))
+    Ok(Probe {
+        alpha,
+        ..upright(SourceFormat::Ico, w, h)
+    })
 }
 
 pub(super) const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -620,38 +667,8 @@ fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
     if !tiles(meta) || !tiles(iprp) || !tiles(ipco) {
         return Err(no("a box runs past the end of its parent"));
     }
-    let (version, wide) = (
-        ipma.first().copied().unwrap_or(0),
-        ipma.get(3).is_some_and(|f| f & 1 != 0),
-    );
-    let entries = be32(ipma, 4).ok_or_else(|| no("short ipma"))?;
-    let (mut i, mut props) = (8usize, None);
-    for _ in 0..entries {
-        let (id, id_len) = if version < 1 {
-            (be16(ipma, i).map(u32::from), 2)
-        } else {
-            (be32(ipma, i), 4)
-        };
-        let id = id.ok_or_else(|| no("short ipma"))?;
-        let n = *ipma.get(i + id_len).ok_or_else(|| no("short ipma"))? as usize;
-        let len = n * if wide { 2 } else { 1 };
-        let list = ipma
-            .get(i + id_len + 1..i + id_len + 1 + len)
-            .ok_or_else(|| no("short ipma"))?;
-        if id == primary {
-            props = Some(list);
-            break;
-        }
-        i += id_len + 1 + len;
-    }
-    let list = props.ok_or_else(|| no("the primary item has no properties"))?;
-    let indices: Vec<usize> = if wide {
-        list.chunks_exact(2)
-            .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]]) & 0x7FFF))
-            .collect()
-    } else {
-        list.iter().map(|&c| usize::from(c & 0x7F)).collect()
-    };
+    let indices =
+        item_properties(ipma, primary)?.ok_or_else(|| no("the primary item has no properties"))?;
     let (mut size, mut bits) = (None, 8);
     let properties: Vec<(&[u8], &[u8])> = boxes(ipco).collect();
     for (n, &(kind, p)) in properties.iter().enumerate() {
@@ -674,8 +691,85 @@ fn avif(b: &[u8]) -> Result<Probe, PipelineError> {
     Ok(Probe {
         bits_per_sample: bits,
         orientation,
+        alpha: avif_alpha(meta, ipma, &properties, primary),
         ..upright(SourceFormat::Avif, w, h)
     })
+}
+
+/// The (1-based) `ipco` property indices `ipma` associates with `item`; `None` when
+/// the item is not listed.
+fn item_properties(ipma: &[u8], item: u32) -> Result<Option<Vec<usize>>, PipelineError> {
+    let short = || bad("AVIF", "short ipma");
+    let (version, wide) = (
+        ipma.first().copied().unwrap_or(0),
+        ipma.get(3).is_some_and(|f| f & 1 != 0),
+    );
+    let entries = be32(ipma, 4).ok_or_else(short)?;
+    let mut i = 8usize;
+    for _ in 0..entries {
+        let (id, id_len) = if version < 1 {
+            (be16(ipma, i).map(u32::from), 2)
+        } else {
+            (be32(ipma, i), 4)
+        };
+        let id = id.ok_or_else(short)?;
+        let n = *ipma.get(i + id_len).ok_or_else(short)? as usize;
+        let len = n * if wide { 2 } else { 1 };
+        let list = ipma
+            .get(i + id_len + 1..i + id_len + 1 + len)
+            .ok_or_else(short)?;
+        if id == item {
+            return Ok(Some(if wide {
+                list.chunks_exact(2)
+                    .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]]) & 0x7FFF))
+                    .collect()
+            } else {
+                list.iter().map(|&c| usize::from(c & 0x7F)).collect()
+            }));
+        }
+        i += id_len + 1 + len;
+    }
+    Ok(None)
+}
+
+/// Whether the primary item has an alpha plane, by `avif-parse`'s rule (the decoder's):
+/// an item with an `auxl` reference (`iref`) to the primary item whose `auxC`
+/// property names `urn:mpeg:mpegB:cicp:systems:auxiliary:alpha`. Anything malformed
+/// counts as no alpha (the decoder reports it).
+fn avif_alpha(meta: &[u8], ipma: &[u8], properties: &[(&[u8], &[u8])], primary: u32) -> bool {
+    const ALPHA: &[u8] = b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha";
+    let Some(iref) = child(meta, b"iref") else {
+        return false;
+    };
+    let wide = iref.first().is_some_and(|&v| v == 1);
+    let id = |b: &[u8], i: usize| {
+        if wide {
+            be32(b, i)
+        } else {
+            be16(b, i).map(u32::from)
+        }
+    };
+    let id_len = if wide { 4 } else { 2 };
+    let is_alpha = |item: u32| {
+        let Ok(Some(indices)) = item_properties(ipma, item) else {
+            return false;
+        };
+        indices.iter().any(|&n| {
+            matches!(properties.get(n.wrapping_sub(1)), Some((kind, p))
+                if *kind == b"auxC"
+                    // full box header, then the NUL-terminated URN
+                    && p.get(4..).and_then(|urn| urn.split(|&c| c == 0).next()) == Some(ALPHA))
+        })
+    };
+    boxes(iref.get(4..).unwrap_or_default())
+        .filter(|(kind, _)| *kind == b"auxl")
+        .any(|(_, r)| {
+            let (Some(from), Some(count)) = (id(r, 0), be16(r, id_len)) else {
+                return false;
+            };
+            let mut to = (0..usize::from(count)).filter_map(|k| id(r, id_len + 2 + k * id_len));
+            from != primary && to.any(|t| t == primary) && is_alpha(from)
+        })
 }
 
 /// The EXIF orientation equivalent to HEIF's transformative properties, given as
@@ -728,7 +822,10 @@ fn svg(b: &[u8]) -> Result<Probe, PipelineError> {
         v if v >= 1.0 && v < f64::from(u32::MAX) => Ok(v as u32),
         _ => Err(bad("SVG", "the root's size is not a positive number")),
     };
-    Ok(upright(SourceFormat::Svg, px(w)?, px(h)?))
+    Ok(Probe {
+        alpha: true, // drawn onto a transparent canvas
+        ..upright(SourceFormat::Svg, px(w)?, px(h)?)
+    })
 }
 
 /// The attribute text of the root element's start tag, if it is `<svg>` (or
@@ -815,8 +912,24 @@ fn tiff(b: &[u8]) -> Result<Probe, PipelineError> {
     Ok(Probe {
         orientation: exif::orientation(b),
         bits_per_sample: if bits > 8 { 16 } else { 8 },
+        alpha: tiff_alpha(b),
         ..upright(SourceFormat::Tiff, w, h)
     })
+}
+
+/// Whether IFD0 has an alpha sample, as the `tiff` crate reads it: more
+/// SamplesPerPixel (277) than the PhotometricInterpretation (262) has colours (grey
+/// 1, RGB and YCbCr 3, CMYK 4), and the first ExtraSamples (338) value, when the tag
+/// is there, associated (1) or unassociated (2) alpha; 0 ("unspecified") is not alpha.
+fn tiff_alpha(b: &[u8]) -> bool {
+    let colours = match exif::ifd0_value(b, 262, false) {
+        Some(0 | 1) => 1,
+        Some(2 | 6) => 3,
+        Some(5) => 4,
+        _ => return false,
+    };
+    let samples = exif::ifd0_value(b, 277, false).unwrap_or(1);
+    samples > colours && exif::ifd0_value(b, 338, false).is_none_or(|e| e == 1 || e == 2)
 }
 
 #[cfg(test)]
@@ -926,7 +1039,7 @@ mod tests {
         assert!(probe(b"GIF89a\x01", 1).is_err());
     }
 
-    fn bmp_header(w: i32, h: i32, bits: u16) -> Vec<u8> {
+    pub(super) fn bmp_header(w: i32, h: i32, bits: u16) -> Vec<u8> {
         let mut b = b"BM".to_vec();
         b.extend_from_slice(&[0; 12]);
         b.extend_from_slice(&40u32.to_le_bytes());
@@ -1181,5 +1294,194 @@ mod coefficient_tests {
             "extended sequential"
         );
         assert_eq!(jpeg_coefficient_bytes(&frame(0xC2)[..12]), 0, "truncated");
+    }
+}
+
+#[cfg(test)]
+mod alpha_tests {
+    use super::*;
+    use image::ExtendedColorType;
+
+    fn alpha(b: &[u8]) -> bool {
+        probe(b, u64::MAX).unwrap().alpha
+    }
+
+    /// A little-endian TIFF whose IFD0 holds these SHORT tags (one value each).
+    fn tiff(tags: &[(u16, u16)]) -> Vec<u8> {
+        let mut t = b"II*\0\x08\0\0\0".to_vec();
+        t.extend_from_slice(&(tags.len() as u16).to_le_bytes());
+        for &(tag, value) in tags {
+            t.extend_from_slice(&tag.to_le_bytes());
+            t.extend_from_slice(&3u16.to_le_bytes());
+            t.extend_from_slice(&1u32.to_le_bytes());
+            t.extend_from_slice(&u32::from(value).to_le_bytes());
+        }
+        t.extend_from_slice(&[0; 4]);
+        t
+    }
+
+    #[test]
+    fn tiff_extra_samples() {
+        let size = [(256, 8), (257, 8)];
+        let with = |more: &[(u16, u16)]| alpha(&tiff(&[&size[..], more].concat()));
+        assert!(!with(&[(262, 2), (277, 3)]), "RGB");
+        assert!(
+            with(&[(262, 2), (277, 4)]),
+            "RGB + a fourth sample, no ExtraSamples"
+        );
+        assert!(with(&[(262, 2), (277, 4), (338, 2)]), "unassociated alpha");
+        assert!(with(&[(262, 2), (277, 4), (338, 1)]), "associated alpha");
+        assert!(
+            !with(&[(262, 2), (277, 4), (338, 0)]),
+            "unspecified extra sample"
+        );
+        assert!(!with(&[(262, 1), (277, 1)]), "grey");
+        assert!(with(&[(262, 1), (277, 2), (338, 2)]), "grey + alpha");
+        assert!(!with(&[(262, 5), (277, 4)]), "CMYK");
+        assert!(with(&[(262, 5), (277, 5), (338, 2)]), "CMYK + alpha");
+        assert!(!with(&[(262, 6), (277, 3)]), "YCbCr");
+        assert!(!with(&[(277, 4)]), "no PhotometricInterpretation");
+        // a real one: the CMYK fixture has no alpha
+        assert!(!alpha(include_bytes!("../../tests/fixtures/cmyk_icc.tif")));
+    }
+
+    fn bmp(px: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::codecs::bmp::BmpEncoder::new(&mut out)
+            .encode(px, w, h, color)
+            .unwrap();
+        out
+    }
+
+    /// A BITMAPV5 (124-byte) header with BI_BITFIELDS and these masks, 2x1 pixels.
+    fn bmp_v5(bits: u16, compression: u32, alpha_mask: u32) -> Vec<u8> {
+        let mut d = Vec::new();
+        d.extend_from_slice(&124u32.to_le_bytes());
+        d.extend_from_slice(&2i32.to_le_bytes());
+        d.extend_from_slice(&1i32.to_le_bytes());
+        d.extend_from_slice(&1u16.to_le_bytes());
+        d.extend_from_slice(&bits.to_le_bytes());
+        d.extend_from_slice(&compression.to_le_bytes());
+        d.extend_from_slice(&[0; 20]);
+        for mask in [0xFF_0000u32, 0xFF00, 0xFF, alpha_mask] {
+            d.extend_from_slice(&mask.to_le_bytes());
+        }
+        d.resize(124, 0);
+        let mut b = b"BM".to_vec();
+        b.extend_from_slice(&[0; 12]);
+        b.extend(d);
+        b.extend_from_slice(&[0; 8]);
+        b
+    }
+
+    #[test]
+    fn bmp_alpha_masks() {
+        let rgba = bmp(&[1, 2, 3, 128, 4, 5, 6, 0], 2, 1, ExtendedColorType::Rgba8);
+        assert!(
+            alpha(&rgba),
+            "image's RGBA writer: V4 header with an alpha mask"
+        );
+        assert!(!alpha(&bmp(&[1; 6], 2, 1, ExtendedColorType::Rgb8)));
+        assert!(alpha(&bmp_v5(32, 3, 0xFF00_0000)));
+        assert!(!alpha(&bmp_v5(32, 3, 0)), "no alpha mask");
+        assert!(
+            !alpha(&bmp_v5(32, 0, 0xFF00_0000)),
+            "BI_RGB ignores the masks"
+        );
+        // BITMAPINFOHEADER, 32 bits, BI_RGB: the fourth byte is padding to our decoder
+        assert!(!alpha(&super::tests::bmp_header(2, 1, 32)));
+        assert!(!alpha(&super::tests::bmp_header(2, 1, 24)));
+    }
+
+    #[test]
+    fn ico_png_entries_by_colour_type_bmp_entries_always() {
+        use image::codecs::ico::{IcoEncoder, IcoFrame};
+        let ico = |frame: IcoFrame| {
+            let mut out = Vec::new();
+            IcoEncoder::new(&mut out).encode_images(&[frame]).unwrap();
+            out
+        };
+        let rgba = IcoFrame::as_png(&[9; 16], 2, 2, ExtendedColorType::Rgba8).unwrap();
+        assert!(alpha(&ico(rgba)));
+        let rgb = IcoFrame::as_png(&[9; 12], 2, 2, ExtendedColorType::Rgb8).unwrap();
+        assert!(!alpha(&ico(rgb)));
+        // a 24-bit BMP entry: the AND mask is its alpha
+        let mut dib = super::tests::bmp_header(2, 4, 24)[14..].to_vec();
+        dib.extend_from_slice(&[0; 16 + 8]);
+        let mut f = vec![0, 0, 1, 0, 1, 0, 2, 2, 0, 0, 1, 0, 24, 0];
+        f.extend_from_slice(&(dib.len() as u32).to_le_bytes());
+        f.extend_from_slice(&22u32.to_le_bytes());
+        f.extend(dib);
+        let p = probe(&f, u64::MAX).unwrap();
+        assert_eq!(
+            (p.format, p.width, p.height, p.alpha),
+            (SourceFormat::Ico, 2, 2, true)
+        );
+    }
+
+    const ALPHA_AVIF: &[u8] = include_bytes!("../../tests/fixtures/alpha.avif");
+
+    fn replaced(b: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+        let at = b.windows(from.len()).position(|w| w == from).unwrap();
+        let mut out = b.to_vec();
+        out[at..at + to.len()].copy_from_slice(to);
+        out
+    }
+
+    #[test]
+    fn avif_auxiliary_alpha_item() {
+        assert!(alpha(ALPHA_AVIF));
+        assert!(!alpha(include_bytes!("../../tests/fixtures/p3.avif")));
+        // another auxiliary image (a depth map) is not alpha
+        let depth = replaced(ALPHA_AVIF, b"auxiliary:alpha", b"auxiliary:depth");
+        assert!(!alpha(&depth));
+        // an alpha item that does not reference the primary item (`auxl`) is not its
+        let unlinked = replaced(ALPHA_AVIF, b"auxl", b"cdsc");
+        assert!(!alpha(&unlinked));
+        // and what the decoder sees agrees
+        let p = probe(ALPHA_AVIF, u64::MAX).unwrap();
+        assert_eq!(
+            super::super::decode_full(ALPHA_AVIF, &p).unwrap().channels,
+            4
+        );
+    }
+
+    #[test]
+    fn png_webp_gif_svg_jpeg() {
+        let png = |colour: u8, trns: bool| {
+            let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            b.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 4, 8, colour, 0, 0, 0, 0, 0, 0, 0]);
+            if trns {
+                b.extend_from_slice(b"\0\0\0\x02tRNS\0\0\0\0\0\0");
+            }
+            b.extend_from_slice(b"\0\0\0\0IDAT\0\0\0\0");
+            b
+        };
+        assert!(alpha(&png(6, false)));
+        assert!(alpha(&png(4, false)));
+        assert!(!alpha(&png(2, false)));
+        assert!(alpha(&png(2, true)));
+        assert!(alpha(&png(3, true)));
+        assert!(alpha(include_bytes!("../../tests/fixtures/badge.png")));
+        assert!(!alpha(include_bytes!("../../tests/fixtures/p3.png")));
+        assert!(!alpha(include_bytes!("../../tests/fixtures/p3.webp")));
+        assert!(!alpha(include_bytes!("../../tests/fixtures/photo.jpg")));
+        let riff = |chunk: &[u8]| {
+            let mut b = b"RIFF\0\0\0\0WEBP".to_vec();
+            b.extend_from_slice(chunk);
+            b
+        };
+        let vp8x = |flags: u8| {
+            riff(&[b"VP8X\x0a\0\0\0", &[flags, 0, 0, 0, 3, 0, 0, 3, 0, 0][..]].concat())
+        };
+        assert!(alpha(&vp8x(0x10)));
+        assert!(!alpha(&vp8x(0)));
+        let vp8l = |bits: u32| riff(&[&b"VP8L\x05\0\0\0\x2f"[..], &bits.to_le_bytes()].concat());
+        assert!(alpha(&vp8l(3 | 3 << 14 | 1 << 28)));
+        assert!(!alpha(&vp8l(3 | 3 << 14)));
+        assert!(alpha(b"GIF89a\x01\0\x01\0\0\0\0"));
+        assert!(alpha(
+            br#"<svg xmlns="http://www.w3.org/2000/svg" width="2" height="2"/>"#
+        ));
     }
 }

@@ -39,6 +39,7 @@ pub fn unprobed(format: SourceFormat) -> Probe {
         orientation: 1,
         frames: 1,
         bits_per_sample: 8,
+        alpha: false,
     }
 }
 

@@ -120,6 +120,88 @@ async fn alpha_is_kept_for_png_and_flattened_for_jpeg() {
     assert_eq!(&px[..3], &[255, 0, 0]);
 }
 
+/// A BMP (BITMAPV4, BI_BITFIELDS with an alpha mask) of `w` x `h`: the left half
+/// fully transparent, the right half opaque red; `alpha: false` writes it opaque RGB.
+fn half_transparent_bmp(w: u32, h: u32, alpha: bool) -> Vec<u8> {
+    use image::ExtendedColorType;
+    let px: Vec<u8> = (0..w * h)
+        .flat_map(|i| match (i % w < w / 2, alpha) {
+            (true, true) => vec![0, 0, 255, 0],
+            (false, true) => vec![255, 0, 0, 255],
+            (_, false) => vec![255, 0, 0],
+        })
+        .collect();
+    let color = if alpha {
+        ExtendedColorType::Rgba8
+    } else {
+        ExtendedColorType::Rgb8
+    };
+    let mut out = Vec::new();
+    image::codecs::bmp::BmpEncoder::new(&mut out)
+        .encode(&px, w, h, color)
+        .unwrap();
+    out
+}
+
+/// imgproxy's fallback for sources whose own format is not picked: PNG when the
+/// source has alpha (or padding/extend without a background), else JPEG; an explicit
+/// or negotiated format still wins.
+#[tokio::test]
+async fn transparent_tiff_bmp_avif_sources_fall_back_to_png_not_jpeg() {
+    let s = TestServer::signed_with(|c| c.processing.prefer_webp = true).await;
+    s.root
+        .write("rgba.bmp", &half_transparent_bmp(32, 16, true));
+    s.root
+        .write("rgb.bmp", &half_transparent_bmp(32, 16, false));
+
+    // no format, no Accept: PNG with the transparency kept
+    let (ct, w, h, px) = png_ok(&s, "local:///rgba.bmp", "q:80").await;
+    assert_eq!((ct, w, h), (png::ColorType::Rgba, 32, 16));
+    assert_eq!(at(&px, w, 4, 2, 8)[3], 0, "the left half stays transparent");
+    assert_eq!(at(&px, w, 4, 30, 8), &[255, 0, 0, 255]);
+    // resized too
+    let (ct, w, _, px) = png_ok(&s, "local:///rgba.bmp", "rs:fit:16:16").await;
+    assert_eq!((ct, w), (png::ColorType::Rgba, 16));
+    assert_eq!(at(&px, w, 4, 1, 4)[3], 0);
+
+    // the AVIF with an auxiliary alpha item (320x200)
+    let (ct, w, h, px) = png_ok(&s, "local:///alpha.avif", "w:160").await;
+    assert_eq!((ct, w, h), (png::ColorType::Rgba, 160, 100));
+    assert!(
+        px.chunks_exact(4).any(|p| p[3] < 255),
+        "some of alpha.avif's transparency survives"
+    );
+
+    // an opaque source still gets JPEG...
+    let r = s.get(&s.sign("local:///rgb.bmp", "q:80")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"), "{}", r.text());
+    // ...unless extend or padding will add transparent pixels (imgproxy's rule)
+    let (ct, w, h, _) = png_ok(&s, "local:///rgb.bmp", "pd:4").await;
+    assert_eq!((ct, w, h), (png::ColorType::Rgba, 40, 24));
+
+    // a background flattens: nothing transparent is left, so JPEG
+    let r = s.get(&s.sign("local:///rgba.bmp", "bg:00ff00")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    // f:jpg is obeyed and flattened on white
+    let r = s.get(&s.sign("local:///rgba.bmp", "f:jpg")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    let p = probe::probe(&r.body, u64::MAX).unwrap();
+    let img = aperture::pipeline::decode_full(&r.body, &p).unwrap();
+    assert_eq!(img.channels, 3);
+    assert!(
+        img.pixels[..3].iter().all(|&v| v > 240),
+        "{:?}",
+        &img.pixels[..3]
+    );
+    // a negotiated WebP wins too (and keeps the alpha)
+    let path = s.sign("local:///rgba.bmp", "q:80");
+    let r = s.get_with(&path, &[("accept", "image/webp,*/*")]).await;
+    assert_eq!(r.header("content-type"), Some("image/webp"));
+    assert!(probe::probe(&r.body, u64::MAX).unwrap().alpha);
+    let r = s.get_with(&path, &[("accept", "*/*")]).await;
+    assert_eq!(r.header("content-type"), Some("image/png"));
+}
+
 #[tokio::test]
 async fn processed_bodies_have_the_foundations_headers() {
     let s = TestServer::signed().await;
@@ -811,6 +893,37 @@ async fn corpus_core_files() {
     let good = good.expect("the corpus has ok rows");
     let r = s.get(&s.sign(&format!("local:///{good}"), "w:10")).await;
     assert_eq!(r.status, 200, "{good}: {}", r.text());
+}
+
+/// The probe's `alpha` (headers only) agrees with the decoder on every decodable
+/// corpus file: it decides PNG or JPEG before any pixel is decoded.
+#[tokio::test]
+async fn corpus_probe_alpha_matches_the_decoded_channels() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for row in corpus_rows(&dir) {
+        if !row.expected_ok || !DECODED.contains(&row.format.as_str()) {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(&row.path)).unwrap();
+        let Ok(p) = probe::probe(&bytes, 100_000_000) else {
+            continue;
+        };
+        let Ok(img) = aperture::pipeline::decode_full(&bytes, &p) else {
+            continue;
+        };
+        checked += 1;
+        let decoded = matches!(img.channels, 2 | 4);
+        if p.alpha != decoded {
+            failures.push(format!(
+                "{}: probe alpha {}, decoded {} channels",
+                row.path, p.alpha, img.channels
+            ));
+        }
+    }
+    println!("corpus: alpha checked on {checked} files");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ---- animations ---------------------------------------------------------------------

@@ -415,6 +415,7 @@ mod tests {
             orientation: 1,
             frames: 1,
             bits_per_sample: 8,
+            alpha: false,
         };
         assert!(decode(b"\0\0\0\x14ftypavif\0\0\0\0avif", &probe).is_err());
         assert!(Frame::decode(&[0x12, 0, 0x0a, 0x0b, 0xff, 0xff], 4096).is_err());

@@ -148,6 +148,7 @@ mod tests {
             orientation: 1,
             frames: 1,
             bits_per_sample: 8,
+            alpha: false,
         };
         let formats = [
             SourceFormat::Jpeg,
