@@ -240,7 +240,7 @@ pub fn prepare(
     } else {
         transform.stored_axes(plan.scale_x, plan.scale_y)
     };
-    let mut canvas = canvas_size(plan.out_w, plan.out_h, opts);
+    let mut canvas = canvas_size(plan.out_w, plan.out_h, opts, plan.dpr);
     if trims {
         canvas = trim_bound(canvas, (ow, oh), opts);
     }
@@ -272,10 +272,11 @@ pub fn prepare(
     })
 }
 
-/// The final size of a `w` x `h` resized image: extend, then padding.
-fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions) -> (u32, u32) {
-    let (w, h) = extend::size(w, h, opts);
-    padding::size(w, h, opts)
+/// The final size of a `w` x `h` resized image: extend, then padding, for the
+/// plan's applied `dpr` ([`plan::Plan::dpr`]).
+fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions, dpr: f64) -> (u32, u32) {
+    let (w, h) = extend::size(w, h, opts, dpr);
+    padding::size(w, h, opts, dpr)
 }
 
 /// What a trimmed result may grow to, known before the trim: whichever is larger along
@@ -283,9 +284,12 @@ fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions) -> (u32, u32) {
 /// A trimmed region is smaller than the source, so only enlarging (`el`, `mw`/`mh`,
 /// `z`) past the box with one side free can exceed this; that is refused in `execute`.
 fn trim_bound(untrimmed: (u32, u32), oriented: (u32, u32), opts: &ProcessingOptions) -> (u32, u32) {
-    let whole = canvas_size(oriented.0, oriented.1, opts);
-    let (tw, th) = plan::target_size(opts);
-    let boxed = canvas_size(tw.max(1), th.max(1), opts);
+    // the applied dpr is never above the option's, or 1 when that is below 1 (see
+    // `plan::scale`), and every size here grows with it
+    let dpr = opts.dpr.max(1.0);
+    let whole = canvas_size(oriented.0, oriented.1, opts, dpr);
+    let (tw, th) = plan::target_size(opts, dpr);
+    let boxed = canvas_size(tw.max(1), th.max(1), opts, dpr);
     (
         untrimmed.0.max(whole.0).max(boxed.0),
         untrimmed.1.max(whole.1).max(boxed.1),
@@ -411,8 +415,8 @@ impl Prepared {
         let mut img = resize::apply(img, plan, ow, oh, opts.resizing_algorithm)?;
         icc::to_srgb(&mut img, self.icc.as_deref());
         effects::apply(&mut img, opts);
-        let img = extend::apply(img, opts);
-        let img = padding::apply(img, opts);
+        let img = extend::apply(img, opts, plan.dpr);
+        let img = padding::apply(img, opts, plan.dpr);
         Ok(alpha::prepare(img, self.format, opts.background))
     }
 
@@ -435,7 +439,7 @@ impl Prepared {
         let img = resize::crop(&img, left as usize, top as usize, w, h);
         let (ow, oh) = self.transform.oriented_size(w, h);
         let plan = plan::plan(ow, oh, opts);
-        let (cw, ch) = canvas_size(plan.out_w, plan.out_h, opts);
+        let (cw, ch) = canvas_size(plan.out_w, plan.out_h, opts, plan.dpr);
         let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
         if area((cw, ch)) > area(self.canvas) {
             return Err(PipelineError::TooLarge(format!(

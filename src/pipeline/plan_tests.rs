@@ -10,6 +10,8 @@ fn po(options: &str) -> ProcessingOptions {
 
 /// (source size, options, expected output size)
 type SizeCase = ((u32, u32), &'static str, (u32, u32));
+/// (source size, options, expected output size, expected applied dpr)
+type DprCase = ((u32, u32), &'static str, (u32, u32), f64);
 /// (options, expected source rectangle, expected output size)
 type RectCase = (&'static str, (f64, f64, f64, f64), (u32, u32));
 
@@ -56,7 +58,7 @@ fn resizing_types_enlarge_dpr_zoom() {
         ((4000, 3000), "rs:fit:300:300/mw:500", (300, 300)),
         ((4000, 3000), "rs:fit:0:150/mw:300", (300, 150)),
         ((4000, 3000), "h:150/mh:300", (400, 150)),
-        // zoom multiplies the image and the box
+        // zoom multiplies the image and the box (never past the source, see below)
         ((4000, 3000), "rs:fit:300:300/z:2", (600, 450)),
         ((4000, 3000), "z:0.5", (2000, 1500)),
         ((4000, 3000), "z:0.5:0.25", (2000, 750)),
@@ -156,4 +158,78 @@ fn scale_factors_and_identity() {
     assert!(plan(640, 480, &po("")).is_identity(640, 480));
     assert!(plan(640, 480, &po("rs:fit:1000:1000")).is_identity(640, 480));
     assert!(!plan(640, 480, &po("w:320")).is_identity(640, 480));
+}
+
+/// Current imgproxy's `calcScale` (`processing/prepare.go`): zoom before the enlarge
+/// check, and without `enlarge` the applied dpr (`DprScale`) capped at what the source
+/// can give; the box, `extend`, `padding` and gravity offsets scale by that dpr.
+#[test]
+fn dpr_and_zoom_never_enlarge() {
+    // (source, options, expected output, expected applied dpr)
+    let table: &[DprCase] = &[
+        // the source is 4/3 of the box: dpr 2 is cut to 4/3 (the box becomes 400x400)
+        ((400, 300), "rs:fit:300:300/dpr:2", (400, 300), 4.0 / 3.0),
+        // ... so fill now fills that box (the old rule cut to 600x600: no cut)
+        ((400, 300), "rs:fill:300:300/dpr:2", (300, 300), 1.0),
+        ((4000, 3000), "rs:fit:300:300/dpr:2", (600, 450), 2.0),
+        // enlarge keeps the whole dpr
+        ((400, 300), "rs:fit:300:300:1/dpr:2", (600, 450), 2.0),
+        // zoom cannot enlarge without `enlarge` (it was applied after the check)
+        ((400, 300), "rs:fit:800:800/z:2", (400, 300), 1.0),
+        ((400, 300), "rs:fit:300:300/z:2", (400, 300), 1.0),
+        ((400, 300), "z:2", (400, 300), 1.0),
+        ((400, 300), "z:2/el:1", (800, 600), 1.0),
+        ((400, 300), "z:2:0.5", (400, 75), 1.0),
+        ((4000, 3000), "z:0.5", (2000, 1500), 1.0),
+        // min-width comes before the dpr division, so the dpr multiplies it
+        ((4000, 3000), "rs:fit:300:300/mw:500/dpr:2", (600, 600), 2.0),
+        ((4000, 3000), "rs:fit:0:150/mw:300/dpr:2", (600, 300), 2.0),
+        // a dpr < 1 on a too-small source is compensated back to 1 ...
+        ((400, 300), "rs:fit:800:800/dpr:0.5", (400, 300), 1.0),
+        // ... except with extend, which keeps the composition of dpr 1 at half size
+        ((400, 300), "rs:fit:800:800/dpr:0.5/ex:1", (200, 150), 0.5),
+        // force: the less-shrunk side is brought back to 1, the dpr with it
+        ((400, 300), "rs:force:800:150/dpr:2", (400, 75), 1.0),
+    ];
+    for &((w, h), options, expected, dpr) in table {
+        let p = plan(w, h, &po(options));
+        assert_eq!((p.out_w, p.out_h), expected, "{w}x{h} {options}");
+        assert!(
+            (p.dpr - dpr).abs() < 1e-9,
+            "{w}x{h} {options}: dpr {}",
+            p.dpr
+        );
+    }
+}
+
+#[test]
+fn padding_and_extend_use_the_applied_dpr() {
+    use crate::pipeline::{extend, padding};
+    // (source, options, expected canvas after extend and padding)
+    let table: &[SizeCase] = &[
+        // 400x300 + 10 * 4/3 = 13.33 -> 13 per side (was 20: 440x340)
+        ((400, 300), "rs:fit:300:300/dpr:2/pd:10", (426, 326)),
+        ((4000, 3000), "rs:fit:300:300/dpr:2/pd:10", (640, 490)),
+        ((400, 300), "rs:fit:300:300:1/dpr:2/pd:10", (640, 490)),
+        // extend grows to the box of the applied dpr: 400x400 (was 600x600)
+        ((400, 300), "rs:fit:300:300/dpr:2/ex:1", (400, 400)),
+        ((400, 300), "rs:fit:800:800/dpr:0.5/ex:1", (400, 400)),
+        // zoom scales the box but not the padding
+        ((4000, 3000), "rs:fit:300:300/z:2/pd:10", (620, 470)),
+    ];
+    for &((w, h), options, expected) in table {
+        let o = po(options);
+        let p = plan(w, h, &o);
+        let (ew, eh) = extend::size(p.out_w, p.out_h, &o, p.dpr);
+        assert_eq!(
+            padding::size(ew, eh, &o, p.dpr),
+            expected,
+            "{w}x{h} {options}"
+        );
+    }
+    // gravity offsets scale by the applied dpr: 20 * 1.5 = 30 px into a 400x300 image
+    // cut to the 300x300 box (dpr 2 capped at 1.5)
+    let p = plan(400, 300, &po("rs:fill:200:200/dpr:2/g:we:20:0"));
+    assert_eq!((p.out_w, p.out_h), (300, 300));
+    assert_eq!(p.src, (30.0, 0.0, 300.0, 300.0));
 }
