@@ -114,7 +114,8 @@ mod tests {
     fn extend_places_the_image_by_gravity() {
         let out = apply(grey(4, 2), &opts(10, 6, GravityType::Center, false), 1.0);
         assert_eq!((out.width, out.height, out.channels), (10, 6, 2));
-        assert_eq!(opaque_rect(&out), (3, 2, 6, 3));
+        // 6 px to spare: imgproxy's ShrinkToEven(7, 2) = 4 to the left, 2 to the right
+        assert_eq!(opaque_rect(&out), (4, 2, 7, 3));
         let out = apply(grey(4, 2), &opts(10, 6, GravityType::SouthEast, false), 1.0);
         assert_eq!(opaque_rect(&out), (6, 4, 9, 5));
         let out = apply(grey(4, 2), &opts(10, 6, GravityType::NorthWest, false), 1.0);
@@ -129,10 +130,11 @@ mod tests {
 
     #[test]
     fn extend_aspect_ratio_grows_one_side_only() {
-        // 4x2 to a 1:1 box: 4x4, image in the middle rows
+        // 4x2 to a 1:1 box: 4x4
         let out = apply(grey(4, 2), &opts(100, 100, GravityType::Center, true), 1.0);
         assert_eq!((out.width, out.height), (4, 4));
-        assert_eq!(opaque_rect(&out), (0, 1, 3, 2));
+        // 2 rows to spare: ShrinkToEven(3, 2) = 2 above, none below
+        assert_eq!(opaque_rect(&out), (0, 2, 3, 3));
         // 4x2 to 4:1: 8x2
         let po = opts(400, 100, GravityType::West, true);
         assert_eq!(size(4, 2, &po, 1.0), (8, 2));

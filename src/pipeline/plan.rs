@@ -251,7 +251,9 @@ pub fn position(
             }
         };
         let (ox, oy) = (off(g.x, w), off(g.y, h));
-        let centre = |free: i64| (free + 1) / 2;
+        // `imath.ShrinkToEven(width-innerWidth+1, 2)`: half of (free + 1), rounded half
+        // to even, so a free space of 2 mod 4 centres one pixel further right/down
+        let centre = |free: i64| ((free + 1) as f64 / 2.0).round_ties_even() as i64;
         use GravityType as G;
         let left = match g.kind {
             G::East | G::NorthEast | G::SouthEast => w - iw - ox,

@@ -233,3 +233,45 @@ fn padding_and_extend_use_the_applied_dpr() {
     assert_eq!((p.out_w, p.out_h), (300, 300));
     assert_eq!(p.src, (30.0, 0.0, 300.0, 300.0));
 }
+
+/// Centring is imgproxy's `imath.ShrinkToEven(free+1, 2)` (`calc_position.go`): half of
+/// `free + 1` rounded half to even. It differs from `(free + 1) / 2` by one pixel when
+/// the free space is 2 mod 4.
+#[test]
+fn centring_rounds_half_to_even() {
+    let table: &[RectCase] = &[
+        // free 3002 (2 mod 4): 1501.5 -> 1502 (was 1501)
+        ("c:998:1000", (1502.0, 1000.0, 998.0, 1000.0), (998, 1000)),
+        // free 2998 (2 mod 4): 1499.5 -> 1500 (was 1499)
+        (
+            "c:1002:1000",
+            (1500.0, 1000.0, 1002.0, 1000.0),
+            (1002, 1000),
+        ),
+        // free 2002 vertically: 1001.5 -> 1002 (was 1001)
+        ("c:1000:998", (1500.0, 1002.0, 1000.0, 998.0), (1000, 998)),
+        // odd free space: exact; 0 mod 4: unchanged
+        ("c:999:1000", (1501.0, 1000.0, 999.0, 1000.0), (999, 1000)),
+        (
+            "c:1000:1000",
+            (1500.0, 1000.0, 1000.0, 1000.0),
+            (1000, 1000),
+        ),
+        // the result cut: 400x300 resized, 102 px to spare -> 52 resized px = 520
+        // source px from the left (was 51 = 510)
+        ("rs:fill:298:300", (520.0, 0.0, 2980.0, 3000.0), (298, 300)),
+        // offsets add to the rounded centre
+        (
+            "c:998:1000:ce:10:0",
+            (1512.0, 1000.0, 998.0, 1000.0),
+            (998, 1000),
+        ),
+    ];
+    for &(options, src, size) in table {
+        let p = plan(4000, 3000, &po(options));
+        assert_eq!(p.src, src, "{options}");
+        assert_eq!((p.out_w, p.out_h), size, "{options}");
+    }
+    // extend places the image the same way: 6 px to spare -> 4 left, 2 right
+    assert_eq!(position(10, 6, 4, 2, &po("").gravity, 1.0), (4, 2));
+}
