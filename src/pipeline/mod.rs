@@ -230,13 +230,20 @@ pub fn prepare(
             opts.flip.vertical,
         ));
     let (ow, oh) = transform.oriented_size(probed.width, probed.height);
-    let plan = plan::plan(ow, oh, opts);
+    let vector = probed.format == SourceFormat::Svg;
+    let plan = plan::plan_source(ow, oh, opts, vector);
     let frames = animation::frames(&probed, format, skipped.is_some(), settings)?;
     let trims = opts.trim.is_some() && frames == 1;
     // Scale factors along the *stored* axes decide how far the JPEG may shrink on load;
     // trimming needs every pixel (imgproxy disables scale-on-load for it too).
     let stored_scale = if trims {
         (1.0, 1.0)
+    } else if vector {
+        svg_guard(
+            &probed,
+            transform.stored_axes(plan.scale_x, plan.scale_y),
+            settings,
+        )
     } else {
         transform.stored_axes(plan.scale_x, plan.scale_y)
     };
@@ -270,6 +277,20 @@ pub fn prepare(
             _ => 0,
         },
     })
+}
+
+/// The scales an SVG is drawn at, brought down (evenly) so the drawing holds at most
+/// `max_src_pixels`, as imgproxy's `vectorGuardScale` does; the resampler enlarges the
+/// rest.
+fn svg_guard(probed: &probe::Probe, (sx, sy): (f64, f64), settings: &Settings) -> (f64, f64) {
+    let (w, h) = decode::svg_size(probed, sx, sy);
+    let pixels = f64::from(w) * f64::from(h);
+    let max = settings.max_src_pixels as f64;
+    if pixels <= max {
+        return (sx, sy);
+    }
+    let k = (max / pixels).sqrt();
+    (sx * k, sy * k)
 }
 
 /// The final size of a `w` x `h` resized image: extend, then padding, for the
@@ -335,6 +356,7 @@ impl Prepared {
         }
         let (sx, sy) = self.stored_scale;
         let t0 = Instant::now();
+        let reuse = reuse.filter(|_| decode::reusable(&self.probed, sx, sy));
         let img = match reuse {
             None => decode::decode(bytes, &self.probed, sx, sy)?,
             Some(reuse) => {
@@ -438,7 +460,8 @@ impl Prepared {
         };
         let img = resize::crop(&img, left as usize, top as usize, w, h);
         let (ow, oh) = self.transform.oriented_size(w, h);
-        let plan = plan::plan(ow, oh, opts);
+        let vector = self.probed.format == SourceFormat::Svg;
+        let plan = plan::plan_source(ow, oh, opts, vector);
         let (cw, ch) = canvas_size(plan.out_w, plan.out_h, opts, plan.dpr);
         let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
         if area((cw, ch)) > area(self.canvas) {
@@ -515,5 +538,35 @@ mod tests {
         let e = crate::error::Error::from(r.unwrap_err());
         assert_eq!(e.status().as_u16(), 500);
         assert_eq!(on_blocking_pool(|| Ok(7)).await, Ok(7));
+    }
+
+    #[test]
+    fn an_enlarged_svg_is_drawn_at_the_output_scale_within_max_src_pixels() {
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="120"><rect width="100" height="120" fill="#f00"/></svg>"##;
+        let po = |o: &str| {
+            let segments: Vec<&str> = o.split('/').collect();
+            crate::options::parse(&segments, &crate::options::Presets::empty()).unwrap()
+        };
+        let settings = Settings::default();
+        let opts = po("rs:fit:400:400");
+        let p = prepare(svg, &opts, None, &settings).unwrap();
+        assert_eq!((p.plan.out_w, p.plan.out_h), (400, 240));
+        assert_eq!(
+            decode::svg_size(&p.probed, p.stored_scale.0, p.stored_scale.1),
+            (400, 240)
+        );
+        let out = p.execute(svg, &opts).unwrap();
+        assert_eq!((out.width, out.height), (400, 240));
+        // capped like imgproxy's vectorGuardScale: at most 10 000 pixels drawn, the
+        // resampler does the rest
+        let small = Settings {
+            max_src_pixels: 100_000,
+            ..Settings::default()
+        };
+        let opts = po("rs:fit:4000:4000");
+        let p = prepare(svg, &opts, None, &small).unwrap();
+        assert_eq!((p.plan.out_w, p.plan.out_h), (4000, 2400));
+        let (w, h) = decode::svg_size(&p.probed, p.stored_scale.0, p.stored_scale.1);
+        assert!(u64::from(w) * u64::from(h) <= 100_000 && w > 200, "{w}x{h}");
     }
 }

@@ -275,3 +275,26 @@ fn centring_rounds_half_to_even() {
     // extend places the image the same way: 6 px to spare -> 4 left, 2 right
     assert_eq!(position(10, 6, 4, 2, &po("").gravity, 1.0), (4, 2));
 }
+
+/// Vector sources (SVG) are not held back by `enlarge`, nor is their dpr: imgproxy's
+/// `calcScale` runs its enlarge check only for `!po.Enlarge() && !isVector`.
+#[test]
+fn vector_sources_scale_up_to_the_box() {
+    let table: &[SizeCase] = &[
+        ((200, 120), "rs:fit:400:400", (400, 240)),
+        ((200, 120), "rs:fill:400:400", (400, 400)),
+        ((200, 120), "w:300", (300, 180)),
+        ((200, 120), "rs:fit:300:300/dpr:2", (600, 360)),
+        ((200, 120), "z:2", (400, 240)),
+        ((200, 120), "", (200, 120)),
+        // shrinking is the same as for rasters
+        ((2000, 1200), "rs:fit:400:400", (400, 240)),
+    ];
+    for &((w, h), options, expected) in table {
+        let p = plan_source(w, h, &po(options), true);
+        assert_eq!((p.out_w, p.out_h), expected, "{w}x{h} {options}");
+    }
+    // the same options on a raster source stay at its size
+    assert_eq!(out(200, 120, "rs:fit:400:400"), (200, 120));
+    assert!((plan_source(200, 120, &po("dpr:3"), true).dpr - 3.0).abs() < 1e-9);
+}
