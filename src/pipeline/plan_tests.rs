@@ -214,6 +214,11 @@ fn padding_and_extend_use_the_applied_dpr() {
         // extend grows to the box of the applied dpr: 400x400 (was 600x600)
         ((400, 300), "rs:fit:300:300/dpr:2/ex:1", (400, 400)),
         ((400, 300), "rs:fit:800:800/dpr:0.5/ex:1", (400, 400)),
+        // a too-small source with extend: dpr 2 capped at 1, so the 800x800 box (was
+        // 1600x1600)
+        ((400, 300), "rs:fit:800:800/dpr:2/ex:1", (800, 800)),
+        // enlarge keeps the whole dpr for the box too
+        ((400, 300), "rs:fit:800:800:1/dpr:2/ex:1", (1600, 1600)),
         // zoom scales the box but not the padding
         ((4000, 3000), "rs:fit:300:300/z:2/pd:10", (620, 470)),
     ];
