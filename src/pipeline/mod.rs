@@ -235,17 +235,24 @@ pub fn prepare(
             opts.flip.vertical,
         ));
     let (ow, oh) = transform.oriented_size(probed.width, probed.height);
-    let plan = plan::plan(ow, oh, opts);
+    let vector = probed.format == SourceFormat::Svg;
+    let plan = plan::plan_source(ow, oh, opts, vector);
     let frames = animation::frames(&probed, format, skipped.is_some(), settings)?;
     let trims = opts.trim.is_some() && frames == 1;
     // Scale factors along the *stored* axes decide how far the JPEG may shrink on load;
     // trimming needs every pixel (imgproxy disables scale-on-load for it too).
     let stored_scale = if trims {
         (1.0, 1.0)
+    } else if vector {
+        svg_guard(
+            &probed,
+            transform.stored_axes(plan.scale_x, plan.scale_y),
+            settings,
+        )
     } else {
         transform.stored_axes(plan.scale_x, plan.scale_y)
     };
-    let mut canvas = canvas_size(plan.out_w, plan.out_h, opts);
+    let mut canvas = canvas_size(plan.out_w, plan.out_h, opts, plan.dpr);
     if trims {
         canvas = trim_bound(canvas, (ow, oh), opts);
     }
@@ -277,10 +284,25 @@ pub fn prepare(
     })
 }
 
-/// The final size of a `w` x `h` resized image: extend, then padding.
-fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions) -> (u32, u32) {
-    let (w, h) = extend::size(w, h, opts);
-    padding::size(w, h, opts)
+/// The scales an SVG is drawn at, brought down (evenly) so the drawing holds at most
+/// `max_src_pixels`, as imgproxy's `vectorGuardScale` does; the resampler enlarges the
+/// rest.
+fn svg_guard(probed: &probe::Probe, (sx, sy): (f64, f64), settings: &Settings) -> (f64, f64) {
+    let (w, h) = decode::svg_size(probed, sx, sy);
+    let pixels = f64::from(w) * f64::from(h);
+    let max = settings.max_src_pixels as f64;
+    if pixels <= max {
+        return (sx, sy);
+    }
+    let k = (max / pixels).sqrt();
+    (sx * k, sy * k)
+}
+
+/// The final size of a `w` x `h` resized image: extend, then padding, for the
+/// plan's applied `dpr` ([`plan::Plan::dpr`]).
+fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions, dpr: f64) -> (u32, u32) {
+    let (w, h) = extend::size(w, h, opts, dpr);
+    padding::size(w, h, opts, dpr)
 }
 
 /// What a trimmed result may grow to, known before the trim: whichever is larger along
@@ -288,9 +310,12 @@ fn canvas_size(w: u32, h: u32, opts: &ProcessingOptions) -> (u32, u32) {
 /// A trimmed region is smaller than the source, so only enlarging (`el`, `mw`/`mh`,
 /// `z`) past the box with one side free can exceed this; that is refused in `execute`.
 fn trim_bound(untrimmed: (u32, u32), oriented: (u32, u32), opts: &ProcessingOptions) -> (u32, u32) {
-    let whole = canvas_size(oriented.0, oriented.1, opts);
-    let (tw, th) = plan::target_size(opts);
-    let boxed = canvas_size(tw.max(1), th.max(1), opts);
+    // the applied dpr is never above the option's, or 1 when that is below 1 (see
+    // `plan::scale`), and every size here grows with it
+    let dpr = opts.dpr.max(1.0);
+    let whole = canvas_size(oriented.0, oriented.1, opts, dpr);
+    let (tw, th) = plan::target_size(opts, dpr);
+    let boxed = canvas_size(tw.max(1), th.max(1), opts, dpr);
     (
         untrimmed.0.max(whole.0).max(boxed.0),
         untrimmed.1.max(whole.1).max(boxed.1),
@@ -336,6 +361,7 @@ impl Prepared {
         }
         let (sx, sy) = self.stored_scale;
         let t0 = Instant::now();
+        let reuse = reuse.filter(|_| decode::reusable(&self.probed, sx, sy));
         let img = match reuse {
             None => decode::decode(bytes, &self.probed, sx, sy)?,
             Some(reuse) => {
@@ -416,8 +442,8 @@ impl Prepared {
         let mut img = resize::apply(img, plan, ow, oh, opts.resizing_algorithm)?;
         icc::to_srgb(&mut img, self.icc.as_deref());
         effects::apply(&mut img, opts);
-        let img = extend::apply(img, opts);
-        let img = padding::apply(img, opts);
+        let img = extend::apply(img, opts, plan.dpr);
+        let img = padding::apply(img, opts, plan.dpr);
         Ok(alpha::prepare(img, self.format, opts.background))
     }
 
@@ -439,8 +465,9 @@ impl Prepared {
         };
         let img = resize::crop(&img, left as usize, top as usize, w, h);
         let (ow, oh) = self.transform.oriented_size(w, h);
-        let plan = plan::plan(ow, oh, opts);
-        let (cw, ch) = canvas_size(plan.out_w, plan.out_h, opts);
+        let vector = self.probed.format == SourceFormat::Svg;
+        let plan = plan::plan_source(ow, oh, opts, vector);
+        let (cw, ch) = canvas_size(plan.out_w, plan.out_h, opts, plan.dpr);
         let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
         if area((cw, ch)) > area(self.canvas) {
             return Err(PipelineError::TooLarge(format!(
@@ -516,5 +543,35 @@ mod tests {
         let e = crate::error::Error::from(r.unwrap_err());
         assert_eq!(e.status().as_u16(), 500);
         assert_eq!(on_blocking_pool(|| Ok(7)).await, Ok(7));
+    }
+
+    #[test]
+    fn an_enlarged_svg_is_drawn_at_the_output_scale_within_max_src_pixels() {
+        let svg = br##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="120"><rect width="100" height="120" fill="#f00"/></svg>"##;
+        let po = |o: &str| {
+            let segments: Vec<&str> = o.split('/').collect();
+            crate::options::parse(&segments, &crate::options::Presets::empty()).unwrap()
+        };
+        let settings = Settings::default();
+        let opts = po("rs:fit:400:400");
+        let p = prepare(svg, &opts, None, &settings).unwrap();
+        assert_eq!((p.plan.out_w, p.plan.out_h), (400, 240));
+        assert_eq!(
+            decode::svg_size(&p.probed, p.stored_scale.0, p.stored_scale.1),
+            (400, 240)
+        );
+        let out = p.execute(svg, &opts).unwrap();
+        assert_eq!((out.width, out.height), (400, 240));
+        // capped like imgproxy's vectorGuardScale: at most 10 000 pixels drawn, the
+        // resampler does the rest
+        let small = Settings {
+            max_src_pixels: 100_000,
+            ..Settings::default()
+        };
+        let opts = po("rs:fit:4000:4000");
+        let p = prepare(svg, &opts, None, &small).unwrap();
+        assert_eq!((p.plan.out_w, p.plan.out_h), (4000, 2400));
+        let (w, h) = decode::svg_size(&p.probed, p.stored_scale.0, p.stored_scale.1);
+        assert!(u64::from(w) * u64::from(h) <= 100_000 && w > 200, "{w}x{h}");
     }
 }

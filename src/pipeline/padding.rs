@@ -1,30 +1,34 @@
 //! `padding`/`pd`: a border around the finished image (after extend, before
 //! flattening), filled like extended areas: `bg`, else white for JPEG, else
-//! transparent. The sides scale with `dpr` (imgproxy's `ScaleToEven`, a
-//! round-half-to-even of `side * dpr`); `zoom` does not scale them (imgproxy's docs).
+//! transparent. The sides scale with the applied dpr, the plan's [`Plan::dpr`]
+//! (imgproxy's `padding`: `imath.ScaleToEven(po.PaddingTop(), c.DprScale)`, a
+//! round-half-to-even of `side * dpr`), which without `enlarge` may be less than the
+//! `dpr` option; `zoom` does not scale them (imgproxy's docs).
+//!
+//! [`Plan::dpr`]: super::plan::Plan::dpr
 
 use super::bitmap::Bitmap;
 use crate::options::ProcessingOptions;
 
-/// (top, right, bottom, left) in output pixels.
-pub fn sides(po: &ProcessingOptions) -> (u32, u32, u32, u32) {
+/// (top, right, bottom, left) in output pixels, for the applied `dpr`.
+pub fn sides(po: &ProcessingOptions, dpr: f64) -> (u32, u32, u32, u32) {
     let p = &po.padding;
-    let s = |v: u32| (v as f64 * po.dpr).round_ties_even() as u32;
+    let s = |v: u32| (v as f64 * dpr).round_ties_even() as u32;
     (s(p.top), s(p.right), s(p.bottom), s(p.left))
 }
 
 /// The padded size of a `w` x `h` image.
-pub fn size(w: u32, h: u32, po: &ProcessingOptions) -> (u32, u32) {
-    let (t, r, b, l) = sides(po);
+pub fn size(w: u32, h: u32, po: &ProcessingOptions, dpr: f64) -> (u32, u32) {
+    let (t, r, b, l) = sides(po, dpr);
     (w + l + r, h + t + b)
 }
 
-pub fn apply(img: Bitmap, po: &ProcessingOptions) -> Bitmap {
+pub fn apply(img: Bitmap, po: &ProcessingOptions, dpr: f64) -> Bitmap {
     if !po.padding.is_enabled() {
         return img;
     }
-    let (t, _, _, l) = sides(po);
-    let (w, h) = size(img.width, img.height, po);
+    let (t, _, _, l) = sides(po, dpr);
+    let (w, h) = size(img.width, img.height, po, dpr);
     img.embed(w, h, l, t)
 }
 
@@ -43,10 +47,9 @@ mod tests {
                 bottom: 0,
                 left: 3,
             },
-            dpr: 2.0,
             ..Default::default()
         };
-        let out = apply(img, &po);
+        let out = apply(img, &po, 2.0);
         assert_eq!((out.width, out.height, out.channels), (11, 3, 4));
         // the pixel sits at (6, 2)
         let i = (2 * 11 + 6) * 4;

@@ -43,7 +43,7 @@
 //! `docs/memory.md` explains how this feeds the ceiling; the load test (issue 5
 //! item 8) is what will calibrate it.
 
-use super::decode::dct_denominator;
+use super::decode::{self, dct_denominator};
 use super::probe::SourceFormat;
 use super::{Prepared, animation};
 use crate::options::OutputFormat;
@@ -71,7 +71,10 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         SourceFormat::Tiff => (sw, sh, 8),
         SourceFormat::Avif if p.probed.bits_per_sample > 8 => (sw, sh, 14),
         SourceFormat::Avif => (sw, sh, 10),
-        SourceFormat::Svg => (sw, sh, 12),
+        SourceFormat::Svg => {
+            let (w, h) = decode::svg_size(&p.probed, p.stored_scale.0, p.stored_scale.1);
+            (w, h, 12)
+        }
         _ => (sw, sh, 4),
     };
     let decoded = u64::from(dw) * u64::from(dh) * bpp;

@@ -1,18 +1,22 @@
 //! Pure geometry: from the (oriented) source size and the options to "resample this
 //! rectangle of the source to W x H". No pixels; table-tested.
 //!
-//! The semantics are imgproxy's (its `prepare.go` / `crop.go`, v3):
+//! The semantics are current imgproxy's (v3, `processing/prepare.go`: `calcScale`,
+//! `calcSizes`; `crop.go`; `calc_position.go`):
 //!
 //! 1. `crop` cuts a region of the source first (pixels when >= 1, a fraction of the
 //!    source when < 1, 0 = the whole dimension), placed by the crop's own gravity or
 //!    else the main `gravity`.
 //! 2. The scale follows from the region, `width`/`height` (0 = keep the aspect ratio),
-//!    `resizing_type`, `dpr`, `enlarge` (without it nothing is upscaled: the smaller
-//!    shrink is brought back to 1, which keeps a `force` distortion's ratio),
-//!    `min-width`/`min-height`, then `zoom`.
-//! 3. The scaled image is cut to `width*dpr` x `height*dpr` where it is larger (that is
-//!    what makes `fill` fill), placed by `gravity`; `fill-down` without `enlarge` shrinks
-//!    that box to keep the requested aspect ratio inside a too-small image.
+//!    `resizing_type` and `zoom`; then `enlarge` (without it nothing is upscaled: the
+//!    smaller shrink is brought back to 1, which keeps a `force` distortion's ratio,
+//!    and `dpr` is reduced to what the source can give, see [`Plan::dpr`]),
+//!    `min-width`/`min-height`, and last the (reduced) `dpr`. Vector sources (SVG) are
+//!    never held back by `enlarge`.
+//! 3. The scaled image is cut to `width*dpr*zoom` x `height*dpr*zoom` where it is
+//!    larger (that is what makes `fill` fill), placed by `gravity`; `fill-down` without
+//!    `enlarge` shrinks that box to keep the requested aspect ratio inside a too-small
+//!    image.
 //!
 //! Steps 1-3 fold into one source rectangle and one output size, so the resampler
 //! reads each source pixel once and no intermediate bitmap exists.
@@ -29,6 +33,10 @@ pub struct Plan {
     /// Output pixels per source pixel along x and y (1.0 = no resampling).
     pub scale_x: f64,
     pub scale_y: f64,
+    /// The dpr actually applied (imgproxy's `DprScale`): the `dpr` option, reduced
+    /// without `enlarge` so that it never upscales the source. The requested box
+    /// ([`target_size`]), `extend`, `padding` and gravity offsets scale by it.
+    pub dpr: f64,
 }
 
 impl Plan {
@@ -39,7 +47,15 @@ impl Plan {
     }
 }
 
+/// The plan for a raster source of `src_w` x `src_h` (oriented).
 pub fn plan(src_w: u32, src_h: u32, po: &ProcessingOptions) -> Plan {
+    plan_source(src_w, src_h, po, false)
+}
+
+/// The plan for a source of `src_w` x `src_h` (oriented); `vector` sources (SVG) scale
+/// up to the box whatever `enlarge` says (imgproxy's `calcScale` skips its enlarge
+/// check for them, `!po.Enlarge() && !isVector`).
+pub fn plan_source(src_w: u32, src_h: u32, po: &ProcessingOptions, vector: bool) -> Plan {
     let (sw, sh) = (src_w.max(1), src_h.max(1));
 
     // 1. the crop option, in source pixels
@@ -56,12 +72,12 @@ pub fn plan(src_w: u32, src_h: u32, po: &ProcessingOptions) -> Plan {
     };
 
     // 2. the scale
-    let (wscale, hscale) = scale(cw, ch, po);
+    let (wscale, hscale, dpr) = scale(cw, ch, po, vector);
     let rw = scaled(cw, wscale);
     let rh = scaled(ch, hscale);
 
-    // 3. cut to the requested box
-    let (mut result_w, mut result_h) = target_size(po);
+    // 3. cut to the requested box (imgproxy's `calcSizes`)
+    let (mut result_w, mut result_h) = target_size(po, dpr);
     if po.resizing_type == ResizingType::FillDown && !po.enlarge && result_w > 0 && result_h > 0 {
         let diff_w = result_w as f64 / rw as f64;
         let diff_h = result_h as f64 / rh as f64;
@@ -75,7 +91,7 @@ pub fn plan(src_w: u32, src_h: u32, po: &ProcessingOptions) -> Plan {
     }
     let out_w = if result_w == 0 { rw } else { result_w.min(rw) };
     let out_h = if result_h == 0 { rh } else { result_h.min(rh) };
-    let (l, t) = position(rw, rh, out_w, out_h, &po.gravity, po.dpr);
+    let (l, t) = position(rw, rh, out_w, out_h, &po.gravity, dpr);
 
     // Map the cut back into the source: the exact ratio of the rounded sizes keeps the
     // output's pixel grid aligned with the source's.
@@ -92,14 +108,16 @@ pub fn plan(src_w: u32, src_h: u32, po: &ProcessingOptions) -> Plan {
         out_h,
         scale_x: fx,
         scale_y: fy,
+        dpr,
     }
 }
 
-/// The requested box in output pixels, 0 along an axis the URL leaves free: zoom
-/// multiplies the box like the image (imgproxy's `resultSize`). `extend` grows the
-/// result to this box, `extend_aspect_ratio` to its ratio.
-pub fn target_size(po: &ProcessingOptions) -> (u32, u32) {
-    let side = |v: u32, zoom: f64| if v == 0 { 0 } else { scaled(v, po.dpr * zoom) };
+/// The requested box in output pixels, 0 along an axis the URL leaves free: the
+/// applied `dpr` ([`Plan::dpr`]) and zoom multiply the box like the image (imgproxy's
+/// `calcSizes`: `TargetWidth = imath.Scale(po.Width(), c.DprScale*po.ZoomWidth())`).
+/// `extend` grows the result to this box, `extend_aspect_ratio` to its ratio.
+pub fn target_size(po: &ProcessingOptions, dpr: f64) -> (u32, u32) {
+    let side = |v: u32, zoom: f64| if v == 0 { 0 } else { scaled(v, dpr * zoom) };
     (side(po.width, po.zoom_x), side(po.height, po.zoom_y))
 }
 
@@ -119,8 +137,14 @@ pub fn scaled(v: u32, s: f64) -> u32 {
     ((v as f64 * s).round() as u32).max(1)
 }
 
-/// imgproxy's `calcScale`: output pixels per source pixel along x and y.
-fn scale(src_w: u32, src_h: u32, po: &ProcessingOptions) -> (f64, f64) {
+/// imgproxy's `calcScale` (`processing/prepare.go`, `(*Context).calcScale`): output
+/// pixels per source pixel along x and y, and the dpr actually applied.
+///
+/// The order is the Go code's: resizing type, then zoom, then the enlarge check
+/// (which also caps `dpr` at the shrink left, so a too-small source is not upscaled
+/// by it either), then `min-width`/`min-height`, then the division by that dpr, and
+/// last no shrink past one pixel.
+fn scale(src_w: u32, src_h: u32, po: &ProcessingOptions, vector: bool) -> (f64, f64, f64) {
     let (sw, sh) = (src_w as f64, src_h as f64);
     let dst_w = if po.width == 0 { sw } else { po.width as f64 };
     let dst_h = if po.height == 0 { sh } else { po.height as f64 };
@@ -152,15 +176,25 @@ fn scale(src_w: u32, src_h: u32, po: &ProcessingOptions) -> (f64, f64) {
         }
     }
 
-    wshrink /= po.dpr;
-    hshrink /= po.dpr;
+    // zoom comes before the enlarge check: without `enlarge` it cannot upscale
+    wshrink /= po.zoom_x;
+    hshrink /= po.zoom_y;
 
-    if !po.enlarge {
+    let mut dpr = po.dpr;
+    if !po.enlarge && !vector {
         let min_shrink = wshrink.min(hshrink);
         if min_shrink < 1.0 {
             wshrink /= min_shrink;
             hshrink /= min_shrink;
+            // the box is out of reach; a dpr < 1 would move further from it, so it is
+            // compensated, except with `extend`, whose composition must not depend on
+            // the dpr
+            if !po.extend.enabled {
+                dpr /= min_shrink;
+            }
         }
+        // the largest dpr that does not enlarge the image
+        dpr = dpr.min(wshrink.min(hshrink));
     }
     if po.min_width > 0 {
         let min_shrink = sw / po.min_width as f64;
@@ -176,16 +210,20 @@ fn scale(src_w: u32, src_h: u32, po: &ProcessingOptions) -> (f64, f64) {
             hshrink = min_shrink;
         }
     }
-    wshrink /= po.zoom_x;
-    hshrink /= po.zoom_y;
-    (1.0 / wshrink, 1.0 / hshrink)
+    wshrink /= dpr;
+    hshrink /= dpr;
+    // never below one pixel
+    wshrink = wshrink.min(sw);
+    hshrink = hshrink.min(sh);
+    (1.0 / wshrink, 1.0 / hshrink, dpr)
 }
 
-/// imgproxy's `calcPosition` without overflow: top-left of an `inner` box placed in
+/// imgproxy's `calcPosition` (`processing/calc_position.go`) without overflow: top-left of an `inner` box placed in
 /// `outer` by `g`, clamped inside. Pixel offsets are multiplied by `dpr`; offsets
 /// below 1 in magnitude are fractions of the outer size (imgproxy's relative
 /// offsets). `sm` (smart/attention crop) plans the centre here, from the headers;
-/// `smart::place` moves the window once pixels exist. `extend` places the image in its canvas with it too.
+/// `smart::place` moves the window once pixels exist. `extend` places the image in its
+/// canvas with it too.
 pub fn position(
     outer_w: u32,
     outer_h: u32,
@@ -213,16 +251,19 @@ pub fn position(
             }
         };
         let (ox, oy) = (off(g.x, w), off(g.y, h));
+        // `imath.ShrinkToEven(width-innerWidth+1, 2)`: half of (free + 1), rounded half
+        // to even, so a free space of 2 mod 4 centres one pixel further right/down
+        let centre = |free: i64| ((free + 1) as f64 / 2.0).round_ties_even() as i64;
         use GravityType as G;
         let left = match g.kind {
             G::East | G::NorthEast | G::SouthEast => w - iw - ox,
             G::West | G::NorthWest | G::SouthWest => ox,
-            _ => (w - iw + 1) / 2 + ox,
+            _ => centre(w - iw) + ox,
         };
         let top = match g.kind {
             G::North | G::NorthEast | G::NorthWest => oy,
             G::South | G::SouthEast | G::SouthWest => h - ih - oy,
-            _ => (h - ih + 1) / 2 + oy,
+            _ => centre(h - ih) + oy,
         };
         (left, top)
     };

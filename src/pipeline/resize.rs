@@ -139,6 +139,7 @@ mod tests {
             out_h,
             scale_x: 1.0,
             scale_y: 1.0,
+            dpr: 1.0,
         }
     }
 

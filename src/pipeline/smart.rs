@@ -201,6 +201,7 @@ mod tests {
             out_h: 100,
             scale_x: 100.0 / w,
             scale_y: 100.0 / h,
+            dpr: 1.0,
         }
     }
 

@@ -556,6 +556,45 @@ async fn padding_adds_a_border_scaled_by_dpr() {
         .get(&s.sign("local:///photo.jpg", "w:100/dpr:2/pd:5/bg:00ff00"))
         .await;
     assert_eq!(dims(&r), (SourceFormat::Jpeg, 220, 153));
+    // without enlarge the applied dpr is capped at what the source gives (current
+    // imgproxy's DprScale): 1200x800 into 900x900 at dpr 2 is 1200x800, dpr 4/3,
+    // padding 10 * 4/3 = 13 (was 20)
+    let r = s
+        .get(&s.sign("local:///photo.jpg", "rs:fit:900:900/dpr:2/pd:10"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 1226, 826));
+}
+
+#[tokio::test]
+async fn zoom_does_not_enlarge_without_enlarge() {
+    let s = TestServer::signed().await;
+    let r = s.get(&s.sign("local:///photo.jpg", "z:2")).await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 1200, 800));
+    let r = s.get(&s.sign("local:///photo.jpg", "z:2/el:1")).await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 2400, 1600));
+    let r = s
+        .get(&s.sign("local:///photo.jpg", "rs:fit:300:300/z:2"))
+        .await;
+    assert_eq!(dims(&r), (SourceFormat::Jpeg, 600, 400));
+}
+
+#[tokio::test]
+async fn svg_sources_scale_up_to_the_box_and_stay_sharp() {
+    let s = TestServer::signed().await;
+    // 200x120, the left half red: imgproxy draws vectors at the planned scale
+    s.root.write(
+        "half.svg",
+        br##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="120"><rect width="100" height="120" fill="#f00"/></svg>"##,
+    );
+    let (_, w, h, px) = png_ok(&s, "local:///half.svg", "rs:fit:400:400").await;
+    assert_eq!((w, h), (400, 240));
+    // drawn at 400x240, not resampled from 200x120: the edge at x = 200 is sharp
+    assert_eq!(at(&px, w, 4, 199, 120), &[255, 0, 0, 255]);
+    assert_eq!(at(&px, w, 4, 200, 120)[3], 0);
+    let (_, w, h, _) = png_ok(&s, "local:///half.svg", "rs:fit:100:100").await;
+    assert_eq!((w, h), (100, 60));
+    let (_, w, h, _) = png_ok(&s, "local:///half.svg", "").await;
+    assert_eq!((w, h), (200, 120));
 }
 
 #[tokio::test]

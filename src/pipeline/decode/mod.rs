@@ -4,7 +4,8 @@
 //! as many pixels as the output needs along both axes (Pillow's `draft()` rule; the
 //! codec study measured SSIM >= 0.998 against a full decode + Lanczos3). PNG, WebP,
 //! GIF, BMP, ICO, TIFF and AVIF decode at full size (GIF, BMP and ICO through the
-//! `image` crate, see [`via_image`]); SVG is drawn at its intrinsic size. Each decoder re-checks that its own header agrees with the
+//! `image` crate, see [`via_image`]); SVG is drawn at its intrinsic size, or enlarged
+//! to the output's scale when the plan upscales it ([`svg_size`]). Each decoder re-checks that its own header agrees with the
 //! probe, so a file cannot pass the size limit with one header and allocate by another.
 
 mod avif;
@@ -39,7 +40,7 @@ pub fn decode(
         SourceFormat::Ico => ico::decode(bytes, probe)?,
         SourceFormat::Tiff => tiff::decode(bytes, probe)?,
         SourceFormat::Avif => avif::decode(bytes, probe)?,
-        SourceFormat::Svg => svg::decode(bytes, probe)?,
+        SourceFormat::Svg => svg::decode(bytes, svg_size(probe, scale_x, scale_y))?,
         other => {
             return Err(PipelineError::Unsupported(format!(
                 "{} sources are not supported yet",
@@ -83,6 +84,29 @@ pub fn reduction(probe: &Probe, scale_x: f64, scale_y: f64) -> u32 {
         SourceFormat::Jpeg => dct_denominator(probe.width, probe.height, scale_x, scale_y),
         _ => 1,
     }
+}
+
+/// The size an SVG is drawn at for these scales: its intrinsic size, enlarged along
+/// each axis the plan upscales. imgproxy loads vector sources at the planned scale
+/// (`scaleOnLoad`: `canScaleOnLoad` is always true for `IsVector()`), so an enlarged
+/// SVG stays sharp instead of being a resampled raster. Shrinking is left to the
+/// resampler (aperture's choice: the drawing is never smaller than declared).
+pub fn svg_size(probe: &Probe, scale_x: f64, scale_y: f64) -> (u32, u32) {
+    let up = |v: u32, s: f64| {
+        if s > 1.0 {
+            ((f64::from(v) * s).round() as u32).max(v)
+        } else {
+            v
+        }
+    };
+    (up(probe.width, scale_x), up(probe.height, scale_y))
+}
+
+/// Whether a decode at these scales gives the same pixels as any other (and so may be
+/// shared through `cache::decoded`, keyed by [`reduction`]): false for an enlarged SVG.
+pub fn reusable(probe: &Probe, scale_x: f64, scale_y: f64) -> bool {
+    probe.format != SourceFormat::Svg
+        || svg_size(probe, scale_x, scale_y) == (probe.width, probe.height)
 }
 
 /// Full-size decode (for references and tests).

@@ -1,5 +1,6 @@
 //! SVG rasterising with `resvg` (usvg's tree, tiny-skia's renderer), at the size the
-//! probe took from the root's `width`/`height`/`viewBox`, as straight-alpha RGBA.
+//! probe took from the root's `width`/`height`/`viewBox`, or larger when the plan
+//! enlarges it (see [`super::svg_size`]), as straight-alpha RGBA.
 //!
 //! Built without resvg's `text` (shaping needs system fonts: text is left out of the
 //! picture) and `raster-images` features. Nothing outside the file is ever read:
@@ -13,19 +14,19 @@ use resvg::usvg;
 
 use super::super::bitmap::Bitmap;
 use super::super::error::PipelineError;
-use super::super::probe::Probe;
 use super::alloc;
 
-pub fn decode(bytes: &[u8], probe: &Probe) -> Result<Bitmap, PipelineError> {
+/// Draws the picture stretched to `(w, h)`: the probe's size, or that size enlarged.
+pub fn decode(bytes: &[u8], (w, h): (u32, u32)) -> Result<Bitmap, PipelineError> {
     let mut opts = usvg::Options::default();
     opts.image_href_resolver.resolve_string = Box::new(|_, _| None);
     let tree = usvg::Tree::from_data(bytes, &opts)
         .map_err(|e| PipelineError::Decode(format!("SVG: {e}")))?;
-    let (w, h) = (probe.width, probe.height);
     let mut pixels = alloc(w as usize * h as usize * 4)?;
     let mut pixmap = PixmapMut::from_bytes(&mut pixels, w, h)
         .ok_or_else(|| PipelineError::TooLarge(format!("SVG canvas {w}x{h}")))?;
-    // the probe's size wins: usvg's own (float) size only scales the drawing to it
+    // the probe's (or the enlarged) size wins: usvg's own (float) size only scales
+    // the drawing to it
     let size = tree.size();
     let scale = Transform::from_scale(w as f32 / size.width(), h as f32 / size.height());
     resvg::render(&tree, scale, &mut pixmap);
@@ -57,7 +58,7 @@ mod tests {
 
     fn run(svg: &str) -> Result<Bitmap, PipelineError> {
         let p = probe::probe(svg.as_bytes(), 50_000_000)?;
-        decode(svg.as_bytes(), &p)
+        decode(svg.as_bytes(), (p.width, p.height))
     }
 
     #[test]
@@ -77,6 +78,18 @@ mod tests {
         .unwrap();
         assert_eq!((half.width, half.height), (4, 2));
         assert_eq!(&half.pixels[..4], [0, 0, 0, 128]);
+    }
+
+    #[test]
+    fn draws_enlarged_as_a_vector() {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">
+            <rect width="10" height="10" fill="#ff0000"/></svg>"##;
+        let img = decode(svg.as_bytes(), (80, 40)).unwrap();
+        assert_eq!((img.width, img.height), (80, 40));
+        // a sharp edge at x = 40: no interpolated column
+        let px = |x: usize| &img.pixels[(20 * 80 + x) * 4..(20 * 80 + x) * 4 + 4];
+        assert_eq!(px(39), [255, 0, 0, 255]);
+        assert_eq!(px(40)[3], 0);
     }
 
     const RED: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4" fill="#f00"/></svg>"##;
