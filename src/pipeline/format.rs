@@ -2,10 +2,11 @@
 //!
 //! Format: the explicit one (`format`/`f`/`ext` option or URL extension; the CLI's
 //! output file name), else the negotiated one (`Accept`, see `negotiate`), else the
-//! source's family: JPEG -> JPEG, PNG -> PNG, WebP -> WebP, GIF -> GIF (animated when
-//! the source is, see `animation`), SVG and ICO (nearly always transparent) -> PNG,
-//! and the formats whose own we do not pick (TIFF, BMP, AVIF, HEIF) fall back to PNG
-//! when transparency is expected, else JPEG. Outputs this build cannot write yet
+//! source's family when it is one every client reads: JPEG -> JPEG, PNG -> PNG, GIF
+//! -> GIF (animated when the source is, see `animation`); SVG and ICO (nearly always
+//! transparent) -> PNG; every other source (WebP, TIFF, BMP, AVIF, HEIF) falls back
+//! to GIF when animated, PNG when transparency is expected, else JPEG. So a client
+//! whose `Accept` did not negotiate WebP never gets a WebP because the source was one. Outputs this build cannot write yet
 //! answer 422. Quality: `quality`, else `format_quality` for the format, else the
 //! server's per-format default, else the server's quality (imgproxy's rule).
 //!
@@ -15,10 +16,11 @@
 //! where transparency is expected when `background` is not set and the source has
 //! alpha or `padding` or `extend` is on (`expectTransparency`); JPEG has no alpha,
 //! so that is PNG. A TIFF, BMP or AVIF with alpha therefore comes out as a PNG with its
-//! transparency, never flattened onto white. aperture keeps two of its own choices:
-//! WebP sources stay WebP, and ICO sources are PNG whatever their alpha (imgproxy
-//! would give an opaque icon a JPEG; our ICO decoder gives every BMP entry its AND
-//! mask as alpha anyway).
+//! transparency, never flattened onto white; an animated WebP becomes an animated GIF
+//! (`isImageTypeCompatible`: the first preferred format that saves animation). One
+//! choice of aperture's own: ICO sources are PNG whatever their alpha (imgproxy would
+//! give an opaque icon a JPEG; our ICO decoder gives every BMP entry its AND mask as
+//! alpha anyway).
 
 use super::Settings;
 use super::error::PipelineError;
@@ -31,21 +33,36 @@ pub fn expects_transparency(source_alpha: bool, opts: &ProcessingOptions) -> boo
     opts.background.is_none() && (source_alpha || opts.padding.is_enabled() || opts.extend.enabled)
 }
 
+/// What the fallback format must be able to hold (imgproxy's `isImageTypeCompatible`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Traits {
+    /// [`expects_transparency`].
+    pub transparent: bool,
+    /// The source is animated and animations are kept (`max_animation_frames` > 1).
+    pub animated: bool,
+}
+
 /// The output format: `explicit` (the URL's or the negotiated one) wins; else the
-/// source's family, or PNG/JPEG by `transparent` ([`expects_transparency`]) for the
-/// sources whose own format is not picked.
+/// source's family when it is JPEG, PNG or GIF (imgproxy's default preferred
+/// formats), PNG for SVG and ICO, else the first of GIF (animated), PNG (transparent)
+/// and JPEG that can hold the image.
 pub fn choose(
     explicit: Option<OutputFormat>,
     source: SourceFormat,
-    transparent: bool,
+    traits: Traits,
 ) -> Result<OutputFormat, PipelineError> {
     let format = explicit.unwrap_or(match source {
         SourceFormat::Jpeg => OutputFormat::Jpeg,
         SourceFormat::Png | SourceFormat::Svg | SourceFormat::Ico => OutputFormat::Png,
         SourceFormat::Gif => OutputFormat::Gif,
-        SourceFormat::Webp => OutputFormat::Webp,
-        SourceFormat::Tiff | SourceFormat::Bmp | SourceFormat::Avif | SourceFormat::Heif => {
-            if transparent {
+        SourceFormat::Webp
+        | SourceFormat::Tiff
+        | SourceFormat::Bmp
+        | SourceFormat::Avif
+        | SourceFormat::Heif => {
+            if traits.animated {
+                OutputFormat::Gif
+            } else if traits.transparent {
                 OutputFormat::Png
             } else {
                 OutputFormat::Jpeg
@@ -88,7 +105,9 @@ mod tests {
             (None, S::Jpeg, true, Jpeg), // JPEG is kept; extend/padding flatten on white
             (None, S::Png, false, Png),
             (None, S::Png, true, Png),
-            (None, S::Webp, false, Webp),
+            // WebP is not a preferred format: un-negotiated clients get JPEG or PNG
+            (None, S::Webp, false, Jpeg),
+            (None, S::Webp, true, Png),
             (None, S::Gif, true, Gif),
             (None, S::Svg, false, Png),
             (None, S::Ico, false, Png),
@@ -110,13 +129,35 @@ mod tests {
             (Some(Avif), S::Avif, true, Avif),
         ];
         for (explicit, source, transparent, want) in table {
+            let traits = Traits {
+                transparent,
+                animated: false,
+            };
             assert_eq!(
-                choose(explicit, source, transparent),
+                choose(explicit, source, traits),
                 Ok(want),
                 "{explicit:?} {source:?} transparent={transparent}"
             );
         }
-        assert!(choose(Some(OutputFormat::Jxl), SourceFormat::Jpeg, false).is_err());
+        let animated = Traits {
+            transparent: true,
+            animated: true,
+        };
+        assert_eq!(
+            choose(None, S::Webp, animated),
+            Ok(Gif),
+            "animated WebP -> GIF"
+        );
+        assert_eq!(choose(None, S::Gif, animated), Ok(Gif));
+        assert_eq!(choose(Some(Webp), S::Webp, animated), Ok(Webp));
+        assert!(
+            choose(
+                Some(OutputFormat::Jxl),
+                SourceFormat::Jpeg,
+                Traits::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -217,7 +217,10 @@ pub fn prepare(
         None => format::choose(
             output.or(opts.format),
             probed.format,
-            format::expects_transparency(probed.alpha, opts),
+            format::Traits {
+                transparent: format::expects_transparency(probed.alpha, opts),
+                animated: probed.frames > 1 && settings.max_animation_frames > 1,
+            },
         )?,
     };
     let auto_rotate = opts.auto_rotate.unwrap_or(settings.auto_rotate);
