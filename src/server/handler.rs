@@ -26,26 +26,19 @@ use crate::url::{self, SourceRef};
 
 pub async fn image(app: &App, req: &Request<Incoming>) -> Result<Response<ResponseBody>, Error> {
     let resolved = resolve(app, req.uri().path())?;
-    let Resolved {
-        source,
-        identity,
-        source_tag,
-        opts,
-    } = &*resolved;
-    let mut response = answer(app, req, source, identity, opts).await?;
+    let mut response = answer(app, req, &resolved).await?;
     // Every success (200, 206, 304, 307) names its source, so a CDN can purge all of
     // one blob's variants at once; errors are not stored and need no tag.
-    headers::set_source_tags(response.headers_mut(), source_tag);
+    headers::set_source_tags(response.headers_mut(), &resolved.source_tag);
     Ok(response)
 }
 
 async fn answer(
     app: &App,
     req: &Request<Incoming>,
-    source: &SourceRef,
-    identity: &str,
-    opts: &ProcessingOptions,
+    resolved: &Resolved,
 ) -> Result<Response<ResponseBody>, Error> {
+    let (source, opts) = (&resolved.source, &resolved.opts);
     if opts.redirect {
         let SourceRef::S3 {
             bucket,
@@ -72,7 +65,7 @@ async fn answer(
         .await;
     }
     if !opts.raw {
-        return super::processed::respond(app, req, source, identity, opts).await;
+        return super::processed::respond(app, req, resolved).await;
     }
     raw(app, req, source, opts).await
 }

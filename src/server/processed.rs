@@ -28,27 +28,26 @@ use hyper::body::Incoming;
 
 use super::handler::{blob_answer, source_path};
 use super::produce::{self, Job};
+use super::resolved::Resolved;
 use crate::cache::{self, Outcome, Variant, VariantKey};
 use crate::delivery::blob::{self, Origin};
 use crate::delivery::body::ResponseBody;
 use crate::delivery::headers;
 use crate::error::{Error, Kind};
 use crate::limits::{Deadline, Lane};
-use crate::options::{OutputFormat, ProcessingOptions};
+use crate::options::OutputFormat;
 use crate::pipeline::{self, negotiate};
 use crate::source::BlobMeta;
 use crate::source::versions::SourceVersion;
 use crate::state::App;
 use crate::telemetry::timing::Timing;
-use crate::url::SourceRef;
 
 pub async fn respond(
     app: &App,
     req: &Request<Incoming>,
-    source: &SourceRef,
-    identity: &str,
-    opts: &ProcessingOptions,
+    resolved: &Resolved,
 ) -> Result<Response<ResponseBody>, Error> {
+    let (source, opts) = (&resolved.source, &resolved.opts);
     // Options we cannot execute answer 501 before the source is fetched.
     pipeline::check_supported(opts)?;
     let auto = auto_formats(app);
@@ -59,12 +58,12 @@ pub async fn respond(
     let negotiated = negotiate::negotiate(opts.format, accept, auto);
 
     let format = negotiated.format;
-    let (variant, outcome) = match remembered_hit(app, identity, opts, format).await {
+    let (variant, outcome) = match remembered_hit(app, resolved, format).await {
         Some(hit) => (hit, Outcome::Hit),
         None => {
             let deadline = Deadline::after(app.config.limits.request_timeout);
             match deadline
-                .run(lookup(app, source, identity, opts, format, Lane::Live))
+                .run(lookup(app, resolved, format, Lane::Live))
                 .await
             {
                 Ok(found) => found?,
@@ -109,16 +108,15 @@ pub async fn respond(
 /// is remembered (`source::versions`) and its variant is cached.
 async fn remembered_hit(
     app: &App,
-    identity: &str,
-    opts: &ProcessingOptions,
+    resolved: &Resolved,
     format: Option<OutputFormat>,
 ) -> Option<Arc<Variant>> {
-    let version = app.versions.remembered(identity)?;
+    let version = app.versions.remembered(&resolved.identity)?;
     // A remembered version that fails the size checks takes the slow path, which
     // answers the error.
     usable(app, &version).ok()?;
     app.cache
-        .hit(&variant_key(identity, &version, opts, format))
+        .hit(&variant_key(resolved, &version, format))
         .await
 }
 
@@ -126,16 +124,15 @@ async fn remembered_hit(
 /// at the priority of `lane` (`POST /warm` uses this too).
 pub(super) async fn lookup(
     app: &App,
-    source: &SourceRef,
-    identity: &str,
-    opts: &ProcessingOptions,
+    resolved: &Resolved,
     format: Option<OutputFormat>,
     lane: Lane,
 ) -> Result<(Arc<Variant>, Outcome), Error> {
+    let (source, identity, opts) = (&resolved.source, &resolved.identity, &resolved.opts);
     let processing = &app.config.processing;
     let version = app.versions.get(&app.sources, source, identity).await?;
     usable(app, &version)?;
-    let key = variant_key(identity, &version, opts, format);
+    let key = variant_key(resolved, &version, format);
     // Hits return before a job is built: building one clones the options and
     // settings, and its future is kilobytes that every move would copy.
     if let Some(hit) = app.cache.hit(&key).await {
@@ -185,15 +182,14 @@ fn usable(app: &App, version: &SourceVersion) -> Result<(), Error> {
 /// Source identity and version, normalized options, and the output format ("auto":
 /// the source's family, fixed for a given source version).
 fn variant_key(
-    identity: &str,
+    resolved: &Resolved,
     version: &SourceVersion,
-    opts: &ProcessingOptions,
     format: Option<OutputFormat>,
 ) -> VariantKey {
     VariantKey::new(
-        identity,
+        resolved.identity.as_str(),
         version.etag.clone(),
-        opts.canonical(),
+        resolved.canonical.as_str(),
         format.map_or("auto", |f| f.extension()),
     )
 }

@@ -34,6 +34,8 @@ pub struct Resolved {
     /// `Surrogate-Key` / `Cache-Tag` (`delivery::headers::source_tag`).
     pub source_tag: HeaderValue,
     pub opts: ProcessingOptions,
+    /// `opts.canonical()`: the options' part of the variant cache key.
+    pub canonical: String,
 }
 
 #[derive(Clone)]
@@ -76,6 +78,7 @@ impl ResolvedPaths {
         let resolved = Arc::new(Resolved {
             source_tag: headers::source_tag(&identity),
             identity,
+            canonical: opts.canonical(),
             source,
             opts,
         });

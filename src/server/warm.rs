@@ -36,15 +36,15 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
 
+use super::resolved::Resolved;
 use super::{handler, processed};
 use crate::delivery::body::ResponseBody;
 use crate::error::{Error, Kind};
 use crate::limits::Lane;
 use crate::limits::warm_queue::Ticket;
-use crate::options::{OutputFormat, ProcessingOptions};
+use crate::options::OutputFormat;
 use crate::pipeline::{self, negotiate};
 use crate::state::App;
-use crate::url::SourceRef;
 
 /// The `Accept` header warm-up negotiates with: a current browser's image types.
 pub const WARM_ACCEPT: &str = "image/avif,image/webp";
@@ -61,8 +61,8 @@ struct WarmRequest {
 
 /// One accepted path, ready to run.
 struct Warm {
-    source: SourceRef,
-    opts: ProcessingOptions,
+    /// The path's source and options, as a GET of it resolves them.
+    resolved: Arc<Resolved>,
     format: Option<OutputFormat>,
 }
 
@@ -177,39 +177,25 @@ fn check_path(app: &App, path: &str) -> Result<Warm, String> {
         return Err(format!("longer than {max} bytes"));
     }
     let resolved = handler::resolve(app, path).map_err(|e| e.public_message().to_string())?;
-    let (source, opts) = (resolved.source.clone(), resolved.opts.clone());
+    let opts = &resolved.opts;
     if opts.raw {
         return Err("raw:1 serves the source unchanged: nothing to warm".into());
     }
     if opts.redirect {
         return Err("a redirect is not processed: nothing to warm".into());
     }
-    pipeline::check_supported(&opts).map_err(|e| Error::from(e).public_message().to_string())?;
+    pipeline::check_supported(opts).map_err(|e| Error::from(e).public_message().to_string())?;
     let auto = processed::auto_formats(app);
     let format = negotiate::negotiate(opts.format, Some(WARM_ACCEPT), auto).format;
-    Ok(Warm {
-        source,
-        opts,
-        format,
-    })
+    Ok(Warm { resolved, format })
 }
 
 /// Makes one variant in the background; failures are only logged (nobody is waiting,
 /// and the path's first GET will report its error).
 async fn run(app: Arc<App>, warm: Warm, ticket: Ticket) {
     let _running = ticket.start().await;
-    let source = handler::source_path(&warm.source);
-    let identity = warm.source.identity();
-    match processed::lookup(
-        &app,
-        &warm.source,
-        &identity,
-        &warm.opts,
-        warm.format,
-        Lane::Warm,
-    )
-    .await
-    {
+    let source = handler::source_path(&warm.resolved.source);
+    match processed::lookup(&app, &warm.resolved, warm.format, Lane::Warm).await {
         Ok((_, outcome)) => tracing::debug!(source, outcome = outcome.as_str(), "warmed"),
         Err(e) => tracing::info!(
             source,
