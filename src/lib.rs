@@ -10,14 +10,17 @@
 //! state.rs    App: the shared state built once from Config
 //! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers;
 //!             POST /warm (validated like GETs, queued in the low-priority lane);
-//!             processed answers: negotiate, cache lookup, produce under admission
+//!             processed answers: negotiate, cache lookup, produce under admission;
+//!             resolved.rs remembers parsed paths (the hit path's biggest saving)
 //! url/        path grammar, signatures (HMAC-SHA256, key rotation), source references
 //! options/    imgproxy processing options -> typed, canonical ProcessingOptions
 //! pipeline/   probe, plan, decode (shrink-on-load), orient, resize, encode: the variant
-//! source/     blob backends (local folder, S3): head + ranged streaming reads
+//! source/     blob backends (local folder, S3): head + ranged streaming reads;
+//!             versions.rs remembers sources' versions for APERTURE_SOURCE_VERSION_TTL
 //! delivery/   ranges, conditionals, headers, multipart, the never-empty body type,
 //!             S3 one-round-trip opening, presigned redirects
-//! cache/      variant cache (moka, byte-weighted, coalesced misses)
+//! cache/      variant cache (moka, byte-weighted, coalesced misses); decoded.rs keeps
+//!             decoded sources so sibling variants skip the decode
 //! limits/     memory budget, CPU admission queue, deadlines
 //! telemetry/  tracing setup, per-request log record, Prometheus metrics
 //! cli.rs      the `aperture` command line (serve, sign)
