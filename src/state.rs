@@ -77,10 +77,16 @@ impl App {
             MemoryBudget::new(lim.memory_budget_bytes - source_share),
             Some(on_wait),
         );
+        // The decoded-source cache is a share of APERTURE_CACHE_MB (at most half), not
+        // memory on top of it: the ceiling stays budget + cache (docs/memory.md).
+        let decoded_bytes = config
+            .cache
+            .decoded_bytes
+            .min(config.cache.capacity_bytes / 2);
         Ok(App {
-            cache: VariantCache::new(config.cache.capacity_bytes, None),
+            cache: VariantCache::new(config.cache.capacity_bytes - decoded_bytes, None),
             versions: SourceVersions::new(config.cache.source_version_ttl),
-            decoded: DecodedCache::new(config.cache.decoded_bytes),
+            decoded: DecodedCache::new(decoded_bytes),
             resolved: ResolvedPaths::default(),
             admission,
             warm,

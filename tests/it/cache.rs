@@ -322,6 +322,16 @@ async fn sibling_variants_decode_the_source_once_and_change_no_byte() {
         0.0
     );
     assert!(metric(&reusing, "aperture_decoded_cache_bytes").await > 0.0);
+    // A share of APERTURE_CACHE_MB: no cache, no decoded sources either.
+    let uncached = TestServer::signed_with(|c| c.cache.capacity_bytes = 0).await;
+    for opts in paths {
+        let r = uncached
+            .get(&uncached.sign("local:///photo.jpg", opts))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{opts}");
+    }
+    let none = metric(&uncached, "aperture_decoded_cache_hits_total").await;
+    assert_eq!(none, 0.0);
     // Another reduction (a bigger output) decodes again.
     let big = reusing.sign("local:///photo.jpg", "w:1000");
     assert_eq!(reusing.get(&big).await.status, StatusCode::OK);
