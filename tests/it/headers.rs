@@ -132,11 +132,15 @@ async fn errors_4xx_and_5xx() {
 #[tokio::test]
 async fn overload_503_has_retry_after() {
     // A deadline far shorter than any pipeline run: the answer is 503 + Retry-After.
+    // Each try gets a source of its own that takes long to decode (noise does not
+    // compress), so neither a tiny shrink-on-load decode nor a reused decoded source
+    // can finish before the deadline's timer fires.
     let s = TestServer::signed_with(|c| c.limits.request_timeout = Duration::from_micros(1)).await;
-    for w in 10..20 {
-        let r = s
-            .get(&s.sign("local:///photo.jpg", &format!("w:{w}")))
-            .await;
+    for i in 0..5 {
+        let name = format!("slow{i}.png");
+        s.root
+            .write(&name, &crate::cache::noise_png(1500, 1500, i + 1));
+        let r = s.get(&s.sign(&format!("local:///{name}"), "w:10")).await;
         if r.status == 503 {
             assert_error_headers(&r, 503);
             assert_eq!(r.header("retry-after"), Some("1"));
