@@ -1,7 +1,7 @@
-//! docs/configuration.md cannot drift: its table has one row per `APERTURE_*` variable
-//! of `src/config/env.rs`, naming the key it sets and that key's default from
-//! `config/default.toml`, in that order; and every key set in `config/default.toml` has
-//! a variable.
+//! The docs cannot drift. docs/configuration.md's table has one row per `APERTURE_*`
+//! variable of `src/config/env.rs`, naming the key it sets and that key's default from
+//! `config/default.toml`, in that order, and every key set in `config/default.toml` has
+//! a variable; README's run command starts the server.
 
 use aperture::config::{DEFAULT_TOML, ENV_KEYS};
 use figment::Figment;
@@ -107,5 +107,23 @@ fn configuration_md_lists_every_variable_with_its_key_and_default() {
         problems.is_empty(),
         "docs/configuration.md is out of date with src/config/env.rs and config/default.toml:\n{}",
         problems.join("\n")
+    );
+}
+
+/// README's first command, `cargo run --release -- serve`, must start the server: the
+/// workspace's default members also build `aperture-loadtest`, so without the root
+/// package's `default-run` Cargo cannot tell which binary to run (it broke once).
+#[test]
+fn readme_run_command_picks_the_server() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- serve"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let package = manifest.split("\n[").next().unwrap();
+    assert!(
+        package
+            .lines()
+            .any(|l| l.trim() == "default-run = \"aperture\""),
+        "[package] needs default-run = \"aperture\""
     );
 }
