@@ -8,7 +8,8 @@
 //! config/     default.toml + APERTURE_* + CLI, layered by figment, validated
 //! error.rs    the one Error type; the single kind -> HTTP status mapping
 //! state.rs    App: the shared state built once from Config
-//! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; router; handlers;
+//! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; threads.rs: the
+//!             binary's one runtime + SO_REUSEPORT listener per core; router; handlers;
 //!             POST /warm (validated like GETs, queued in the low-priority lane);
 //!             processed answers: negotiate, cache lookup, produce under admission;
 //!             resolved.rs remembers parsed paths (the hit path's biggest saving)
@@ -27,7 +28,8 @@
 //! ```
 //!
 //! Tests and embedders start the same server the binary runs:
-//! `App::new(config)` then `serve(listener, app, shutdown)`.
+//! `App::new(config)` then `serve(listener, app, shutdown)` on their own runtime; the
+//! binary runs the same accept loop on one thread per core (`server::threads`).
 
 pub mod cache;
 pub mod cli;

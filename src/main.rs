@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use aperture::cli::{self, Cli, Command};
 use aperture::config::CliOverrides;
+use aperture::server::threads;
 use aperture::url::signature::Signer;
 use aperture::{App, telemetry};
 use clap::Parser;
@@ -20,7 +21,9 @@ fn main() -> ExitCode {
                 }
             };
             telemetry::init(&config.telemetry);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
+            // This thread only waits for signals; the serving threads run their own
+            // runtimes (`aperture::server::threads`).
+            let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
@@ -107,14 +110,14 @@ async fn run(config: aperture::Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match tokio::net::TcpListener::bind(listen).await {
+    let listeners = match threads::bind(listen, app.config.server.io_threads) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("server.listen (APERTURE_LISTEN): cannot listen on {listen}: {e}");
             return ExitCode::from(2);
         }
     };
-    let addr = listener
+    let addr = listeners[0]
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| listen.to_string());
@@ -122,7 +125,10 @@ async fn run(config: aperture::Config) -> ExitCode {
     tracing::info!("aperture listening on http://{addr}");
     println!("aperture listening on http://{addr}");
     println!("try: curl -sS -o sunset.jpg -D - http://{addr}{example}");
-    aperture::serve(listener, app, shutdown_signal()).await;
+    if let Err(e) = threads::serve_per_core(listeners, app, shutdown_signal()).await {
+        eprintln!("aperture: serving failed: {e}");
+        return ExitCode::FAILURE;
+    }
     tracing::info!("aperture stopped");
     ExitCode::SUCCESS
 }

@@ -14,6 +14,7 @@ use figment::value::Value;
 /// (environment variable, dotted configuration key)
 pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APERTURE_LISTEN", "server.listen"),
+    ("APERTURE_IO_THREADS", "server.io_threads"),
     ("APERTURE_MAX_CONNECTIONS", "server.max_connections"),
     ("APERTURE_HEADER_READ_TIMEOUT", "server.header_read_timeout"),
     ("APERTURE_KEEPALIVE_TIMEOUT", "server.keepalive_timeout"),

@@ -46,6 +46,9 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Serving threads, each with its own runtime and listener (`server::threads`);
+    /// never 0 here (0 in the file means one per core).
+    pub io_threads: usize,
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     pub keepalive_timeout: Duration,
@@ -201,6 +204,7 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Stringish,
+    io_threads: usize,
     max_connections: usize,
     header_read_timeout: Seconds,
     keepalive_timeout: Seconds,

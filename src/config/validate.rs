@@ -26,6 +26,15 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
         SocketAddr::from(([127, 0, 0, 1], 0))
     });
     let s = &raw.server;
+    if s.io_threads > 256 {
+        p.add(
+            "server.io_threads",
+            format!(
+                "must be between 0 (one per core) and 256, got {}",
+                s.io_threads
+            ),
+        );
+    }
     if s.max_connections == 0 {
         p.add("server.max_connections", "must be at least 1");
     }
@@ -114,6 +123,10 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
     Ok(Config {
         server: ServerConfig {
             listen,
+            io_threads: match s.io_threads {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                n => n,
+            },
             max_connections: s.max_connections,
             header_read_timeout: s.header_read_timeout.0,
             keepalive_timeout: s.keepalive_timeout.0,

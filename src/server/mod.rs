@@ -13,6 +13,7 @@ mod processed;
 mod produce;
 pub(crate) mod resolved;
 mod router;
+pub mod threads;
 mod warm;
 
 use std::future::Future;
@@ -32,9 +33,20 @@ use crate::state::App;
 /// The HTTP/2 client preface; hyper-util decides the protocol by comparing against it.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains.
+/// Serves `app` on `listener` until `shutdown` resolves, then drains. Runs on the
+/// caller's runtime (tests and embedders); the binary uses [`threads::serve_per_core`].
 pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
-    let app = Arc::new(app);
+    let permits = Arc::new(Semaphore::new(app.config.server.max_connections));
+    accept_loop(listener, Arc::new(app), permits, shutdown).await;
+}
+
+/// One accept loop: `permits` caps open connections across every loop sharing it.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<App>,
+    permits: Arc<Semaphore>,
+    shutdown: impl Future<Output = ()>,
+) {
     let cfg = app.config.server.clone();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -53,7 +65,6 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
         .max_concurrent_streams(256)
         .max_header_list_size((cfg.max_header_bytes + cfg.max_url_bytes) as u32 * 2);
     let builder = Arc::new(builder);
-    let permits = Arc::new(Semaphore::new(cfg.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
 

@@ -15,5 +15,6 @@ mod s3;
 mod s3_faults;
 mod security;
 mod server;
+mod serving_threads;
 mod streaming;
 mod warm;
