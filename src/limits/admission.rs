@@ -1,9 +1,9 @@
 //! [`Admission`]: who may run CPU work now, who waits, and who is refused.
 //!
 //! A job first reserves its estimated peak memory from the [`MemoryBudget`], then takes
-//! one of `workers` slots (`APERTURE_WORKERS`, default = cores), then runs on tokio's
-//! blocking pool with panics caught. The slot semaphore is what makes the blocking pool
-//! a pool of `workers` CPU threads; the async runtime's threads never decode. Memory
+//! one of `workers` slots (`APERTURE_WORKERS`, default = cores), then runs on one of
+//! `workers` dedicated threads ([`WorkerPool`]) with panics caught; the async
+//! runtime's threads never decode. Memory
 //! comes before the slot so a job never idles a core while waiting for memory.
 //!
 //! Waiting is bounded twice: by `max_waiting` jobs (past it: `QueueFull` at once,
@@ -29,6 +29,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::workers::{JobFailed, WorkerPool};
 use super::{Deadline, MemoryBudget, Rejected, Reservation, panic_message};
 
 /// Sizing of the worker pool and its queues.
@@ -101,6 +102,8 @@ struct Inner {
     /// Source bytes held before admission (see [`Admission::reserve_source`]).
     sources: MemoryBudget,
     workers: Arc<Semaphore>,
+    /// The threads jobs run on, one per worker slot.
+    pool: WorkerPool,
     warm_slots: Arc<Semaphore>,
     live_waiting: AtomicUsize,
     warm_waiting: AtomicUsize,
@@ -117,6 +120,7 @@ impl Admission {
     pub fn new(cfg: AdmissionConfig, budget: MemoryBudget, on_wait: Option<WaitObserver>) -> Self {
         let inner = Inner {
             workers: Arc::new(Semaphore::new(cfg.workers.max(1))),
+            pool: WorkerPool::new(cfg.workers.max(1)),
             warm_slots: Arc::new(Semaphore::new(cfg.warm_workers.max(1))),
             live_waiting: AtomicUsize::new(0),
             warm_waiting: AtomicUsize::new(0),
@@ -214,7 +218,7 @@ impl Admission {
             .map_err(|_| Rejected::QueueTimeout)?;
         let held = Held::new(self, memory, worker, None);
         queued.started();
-        execute(job, held).await
+        execute(&i.pool, job, held).await
     }
 
     /// Runs a warm-up job at low priority: only on memory and a worker that no live
@@ -246,7 +250,7 @@ impl Admission {
             if let Some((memory, worker)) = self.take_if_idle(estimated_bytes)? {
                 let held = Held::new(self, memory, worker, Some(slot));
                 queued.started();
-                return execute(job, held).await;
+                return execute(&i.pool, job, held).await;
             }
             let recheck = Instant::now() + WARM_RECHECK;
             let wake = deadline.instant().min(recheck);
@@ -281,25 +285,29 @@ fn timed_out(deadline: Deadline) -> Rejected {
     }
 }
 
-/// Runs the job on the blocking pool; `held` travels with it, so memory and the worker
+/// Runs the job on the worker threads; `held` travels with it, so memory and the worker
 /// are released when the job ends, not when the (possibly vanished) caller stops
 /// waiting.
-async fn execute<T, F>(job: F, held: Held) -> Result<T, Rejected>
+async fn execute<T, F>(pool: &WorkerPool, job: F, held: Held) -> Result<T, Rejected>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let outcome = tokio::task::spawn_blocking(move || {
-        let out = std::panic::catch_unwind(AssertUnwindSafe(job));
-        drop(held);
-        out
-    })
-    .await;
+    let outcome = pool
+        .run(move || {
+            let out = std::panic::catch_unwind(AssertUnwindSafe(job));
+            drop(held);
+            out
+        })
+        .await;
     match outcome {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(payload)) => Err(Rejected::Panicked(panic_message(payload.as_ref()))),
-        // Only at runtime shutdown (a blocking task cannot be aborted once started).
-        Err(join) => Err(Rejected::Panicked(join.to_string())),
+        Ok(Err(payload)) | Err(JobFailed::Panicked(payload)) => {
+            Err(Rejected::Panicked(panic_message(payload.as_ref())))
+        }
+        Err(JobFailed::NoWorkers) => Err(Rejected::Panicked(
+            "no image worker thread is running".to_owned(),
+        )),
     }
 }
 

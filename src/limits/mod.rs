@@ -4,8 +4,8 @@
 //! - [`budget`]: the memory budget (`APERTURE_MEMORY_BUDGET_MB`) that every decode
 //!   reserves its estimated peak from, FIFO, before touching pixels;
 //! - [`admission`]: the CPU worker slots (`APERTURE_WORKERS`), the bounded waiting
-//!   queue, the low-priority warm-up lane, and running jobs on the blocking pool with
-//!   panics caught;
+//!   queue, the low-priority warm-up lane, and running jobs with panics caught;
+//! - [`workers`]: the dedicated CPU threads jobs run on (why not tokio's blocking pool);
 //! - [`deadline`]: the per-request deadline;
 //! - [`warm_queue`]: how many `POST /warm` paths may be pending and running.
 //!
@@ -17,6 +17,7 @@ pub mod admission;
 pub mod budget;
 pub mod deadline;
 pub mod warm_queue;
+pub mod workers;
 
 use std::time::Duration;
 
