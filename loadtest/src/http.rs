@@ -1,7 +1,9 @@
-//! One HTTP exchange against aperture and the checks every response must pass: the
-//! expected status (or an allowed 503 with `Retry-After`), a non-empty body, a
+//! One HTTP exchange against aperture and the checks every response must pass: an
+//! accepted status (or an allowed 503 with `Retry-After`), a non-empty body, a
 //! `Content-Length` equal to the bytes received, the `Content-Range` of a range answer,
-//! and, when asked (sampled), the image header's format and dimensions.
+//! one short line of text in a refusal, and, when asked (sampled), the image header's
+//! format and dimensions; an answer later than the server's deadline (plus slack) is
+//! counted as `late`.
 
 use std::time::{Duration, Instant};
 
@@ -19,8 +21,8 @@ use crate::stats::Stats;
 
 pub type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
-/// Longer than aperture's 10 s request deadline: a request that outlives it is a server
-/// that missed its deadline, which is exactly what the test must catch.
+/// How long the client waits at least for a complete answer (see [`Limits`]): past
+/// aperture's 10 s request deadline, so that a late answer is counted as late.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub fn client() -> HttpClient {
@@ -35,14 +37,118 @@ pub fn client() -> HttpClient {
 /// An image answer's expected header.
 #[derive(Debug, Clone, Copy)]
 pub struct Image {
-    pub format: SourceFormat,
+    /// `None`: whatever the server picks (no extension asked for).
+    pub format: Option<SourceFormat>,
     pub width: u32,
     pub height: u32,
+    /// Exactly `width` x `height`; otherwise at most that on each side (`rs:fit` of a
+    /// source whose oriented, animated or vector size the tool does not model).
+    pub exact: bool,
+}
+
+impl Image {
+    /// Exactly `width` x `height` in `format`.
+    pub fn exactly(format: SourceFormat, width: u32, height: u32) -> Image {
+        Image {
+            format: Some(format),
+            width,
+            height,
+            exact: true,
+        }
+    }
+
+    /// At most `width` x `height`, in `format` when one is asked for.
+    pub fn within(format: Option<SourceFormat>, width: u32, height: u32) -> Image {
+        Image {
+            format,
+            width,
+            height,
+            exact: false,
+        }
+    }
+
+    /// Whether a probed answer is this image; the message says how it is not.
+    fn check(&self, format: SourceFormat, width: u32, height: u32) -> Result<(), String> {
+        let format_ok = self.format.is_none_or(|f| f == format);
+        let size_ok = if self.exact {
+            (width, height) == (self.width, self.height)
+        } else {
+            (1..=self.width).contains(&width) && (1..=self.height).contains(&height)
+        };
+        if format_ok && size_ok {
+            return Ok(());
+        }
+        Err(format!(
+            "got {} {width}x{height}, expected {} {}{}x{}",
+            format.name(),
+            self.format.map_or("any format", SourceFormat::name),
+            if self.exact { "" } else { "at most " },
+            self.width,
+            self.height
+        ))
+    }
+}
+
+/// Which statuses an answer may have (besides a 503 with `Retry-After` where
+/// `Expect::allow_503`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Exactly this status: 200, or 206 for ranges.
+    Status(u16),
+    /// A refusal: any 4xx with a one-line text body (a corpus file that must be
+    /// rejected).
+    Refusal,
+    /// A 200 image or a 4xx refusal (a corpus file whose outcome is tolerated).
+    ImageOrRefusal,
+}
+
+/// What an answer's status makes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The success status asked for: its body is checked (range, image).
+    Success,
+    /// An accepted 4xx: its body must be one short line of text.
+    Refused,
+    /// A 503 with `Retry-After` where allowed: admission control shedding load.
+    Shed,
+    Unexpected,
+}
+
+/// The one decision on a status: `retry_after` is whether the answer carries it.
+pub fn verdict(accept: Accept, allow_503: bool, status: u16, retry_after: bool) -> Verdict {
+    let success = match accept {
+        Accept::Status(s) => s,
+        Accept::Refusal | Accept::ImageOrRefusal => 200,
+    };
+    let refusal_ok = matches!(accept, Accept::Refusal | Accept::ImageOrRefusal);
+    match status {
+        s if s == success && accept != Accept::Refusal => Verdict::Success,
+        400..=499 if refusal_ok => Verdict::Refused,
+        503 if allow_503 && retry_after => Verdict::Shed,
+        _ => Verdict::Unexpected,
+    }
+}
+
+/// The longest error body that still counts as one short line.
+const MAX_ERROR_LINE: usize = 300;
+
+/// An error answer's body: one short line of UTF-8 text (a trailing newline allowed).
+fn one_short_line(body: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(body).map_err(|_| "is not UTF-8 text".to_owned())?;
+    let line = text.strip_suffix('\n').unwrap_or(text);
+    if line.trim().is_empty() {
+        Err("is blank".into())
+    } else if line.contains(['\n', '\r']) {
+        Err("has more than one line".into())
+    } else if body.len() > MAX_ERROR_LINE {
+        Err(format!("is {} bytes long", body.len()))
+    } else {
+        Ok(())
+    }
 }
 
 pub struct Expect {
-    /// 200, or 206 for ranges.
-    pub status: u16,
+    pub accept: Accept,
     /// Admission control may shed load with 503 + Retry-After (processed images only).
     pub allow_503: bool,
     pub image: Option<Image>,
@@ -56,7 +162,7 @@ impl Expect {
     /// A processed image: 200 (or a 503 with Retry-After), header probed when `decode`.
     pub fn image(image: Image, decode: bool) -> Expect {
         Expect {
-            status: 200,
+            accept: Accept::Status(200),
             allow_503: true,
             image: Some(image),
             decode,
@@ -65,15 +171,43 @@ impl Expect {
     }
 }
 
+/// When an answer counts as late, and when the client gives up on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The server's deadline (`APERTURE_REQUEST_TIMEOUT`) plus a little slack: a
+    /// complete answer that took longer is `late`.
+    pub late_after: Duration,
+    /// No complete answer by then: a timeout.
+    pub timeout: Duration,
+}
+
+/// Slack on top of the server's deadline before an answer counts as late (the
+/// deadline covers the pipeline; writing the answer and the loopback come after).
+pub const LATE_SLACK: Duration = Duration::from_secs(1);
+
+impl Limits {
+    /// For a server whose request deadline is `deadline`; the client waits at least
+    /// [`REQUEST_TIMEOUT`] and at least 1.5 deadlines, so that an answer a little
+    /// past a long deadline is seen as late rather than cut off as a timeout.
+    pub fn for_deadline(deadline: Duration) -> Limits {
+        Limits {
+            late_after: deadline + LATE_SLACK,
+            timeout: REQUEST_TIMEOUT.max(deadline.mul_f64(1.5)),
+        }
+    }
+}
+
 /// GETs `base` + `path`, checks the answer against `expect` and records it in `stats`.
+/// Returns the status, or `None` without a complete answer.
 pub async fn fetch(
     client: &HttpClient,
     base: &str,
     path: &str,
     range: Option<(u64, u64)>,
     expect: &Expect,
+    limits: Limits,
     stats: &mut Stats,
-) {
+) -> Option<u16> {
     let mut req = Request::get(format!("{base}{path}"));
     if let Some((a, b)) = range {
         req = req.header(RANGE, format!("bytes={a}-{b}"));
@@ -94,16 +228,16 @@ pub async fn fetch(
         Ok::<_, String>((parts, body))
     };
     stats.requests += 1;
-    let (parts, body) = match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
+    let (parts, body) = match tokio::time::timeout(limits.timeout, exchange).await {
         Err(_) => {
             stats.timeouts += 1;
-            stats.fail(format!("timeout after {REQUEST_TIMEOUT:?}: {path}"));
-            return;
+            stats.fail(format!("timeout after {:?}: {path}", limits.timeout));
+            return None;
         }
         Ok(Err(e)) => {
             stats.errors += 1;
             stats.fail(format!("{path}: {e}"));
-            return;
+            return None;
         }
         Ok(Ok(x)) => x,
     };
@@ -112,6 +246,13 @@ pub async fn fetch(
     stats.bytes += body.len() as u64;
     let status = parts.status.as_u16();
     *stats.by_status.entry(status).or_default() += 1;
+    if elapsed > limits.late_after {
+        stats.late += 1;
+        stats.fail(format!(
+            "{path}: answered {status} after {elapsed:.1?}, past the server's deadline + {LATE_SLACK:?} ({:?})",
+            limits.late_after
+        ));
+    }
     if let Some(v) = parts.headers.get("x-cache").and_then(|v| v.to_str().ok()) {
         *stats.x_cache.entry(v.to_owned()).or_default() += 1;
         if v == "HIT" {
@@ -134,18 +275,32 @@ pub async fn fetch(
             body.len()
         ));
     }
-    if status != expect.status {
-        if status == 503 && expect.allow_503 && parts.headers.contains_key(RETRY_AFTER) {
+    let retry_after = parts.headers.contains_key(RETRY_AFTER);
+    match verdict(expect.accept, expect.allow_503, status, retry_after) {
+        Verdict::Success => {}
+        Verdict::Shed => {
             stats.retry_503 += 1;
-        } else {
+            return Some(status);
+        }
+        Verdict::Refused => {
+            if let (Err(why), false) = (one_short_line(&body), body.is_empty()) {
+                stats.unexpected += 1;
+                stats.fail(format!(
+                    "{path}: status {status} with a body that {why}: {}",
+                    snippet(&body)
+                ));
+            }
+            return Some(status);
+        }
+        Verdict::Unexpected => {
             stats.unexpected += 1;
             stats.fail(format!(
                 "{path}: status {status}, expected {}: {}",
-                expect.status,
+                describe(expect.accept),
                 snippet(&body)
             ));
+            return Some(status);
         }
-        return;
     }
     if let Some((a, b, total)) = expect.range {
         let want = format!("bytes {a}-{b}/{total}");
@@ -163,25 +318,22 @@ pub async fn fetch(
     }
     if let (Some(img), true) = (expect.image, expect.decode) {
         stats.decoded += 1;
-        match probe(&body, u64::MAX) {
-            Ok(p) if p.format == img.format && (p.width, p.height) == (img.width, img.height) => {}
-            Ok(p) => {
-                stats.decode_failures += 1;
-                stats.fail(format!(
-                    "{path}: got {} {}x{}, expected {} {}x{}",
-                    p.format.name(),
-                    p.width,
-                    p.height,
-                    img.format.name(),
-                    img.width,
-                    img.height
-                ));
-            }
-            Err(e) => {
-                stats.decode_failures += 1;
-                stats.fail(format!("{path}: header does not decode: {e}"));
-            }
+        let checked = probe(&body, u64::MAX)
+            .map_err(|e| format!("header does not decode: {e}"))
+            .and_then(|p| img.check(p.format, p.width, p.height));
+        if let Err(e) = checked {
+            stats.decode_failures += 1;
+            stats.fail(format!("{path}: {e}"));
         }
+    }
+    Some(status)
+}
+
+fn describe(accept: Accept) -> String {
+    match accept {
+        Accept::Status(s) => s.to_string(),
+        Accept::Refusal => "a 4xx".into(),
+        Accept::ImageOrRefusal => "200 or a 4xx".into(),
     }
 }
 
@@ -218,4 +370,99 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
 fn snippet(body: &Bytes) -> String {
     let end = body.len().min(120);
     String::from_utf8_lossy(&body[..end]).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_by_status_class() {
+        use Verdict::*;
+        let (image, range) = (Accept::Status(200), Accept::Status(206));
+        let (reject, either) = (Accept::Refusal, Accept::ImageOrRefusal);
+        // (accept, 503 allowed, status, Retry-After, verdict)
+        let cases = [
+            (image, true, 200, false, Success),
+            (image, true, 422, false, Unexpected),
+            (image, true, 503, true, Shed),
+            (image, true, 503, false, Unexpected),
+            (image, false, 503, true, Unexpected),
+            (image, true, 500, false, Unexpected),
+            (range, false, 206, false, Success),
+            (range, false, 200, false, Unexpected),
+            // a file that must be refused: any 4xx, never an image, no 5xx but a shed
+            (reject, true, 400, false, Refused),
+            (reject, true, 413, false, Refused),
+            (reject, true, 415, false, Refused),
+            (reject, true, 422, false, Refused),
+            (reject, true, 429, true, Refused),
+            (reject, true, 200, false, Unexpected),
+            (reject, true, 503, true, Shed),
+            (reject, true, 503, false, Unexpected),
+            (reject, true, 500, false, Unexpected),
+            (reject, true, 502, false, Unexpected),
+            (reject, true, 504, false, Unexpected),
+            // a tolerated file: an image or a refusal
+            (either, true, 200, false, Success),
+            (either, true, 422, false, Refused),
+            (either, true, 503, true, Shed),
+            (either, true, 500, false, Unexpected),
+            (either, true, 204, false, Unexpected),
+            (either, true, 302, false, Unexpected),
+        ];
+        for (accept, allow_503, status, retry_after, want) in cases {
+            assert_eq!(
+                verdict(accept, allow_503, status, retry_after),
+                want,
+                "{accept:?} allow_503={allow_503} {status} retry_after={retry_after}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusal_bodies_are_one_short_line() {
+        assert!(one_short_line(b"source image cannot be decoded\n").is_ok());
+        assert!(one_short_line(b"no newline at the end").is_ok());
+        assert!(one_short_line(b"\n").is_err());
+        assert!(one_short_line(b"   ").is_err());
+        assert!(one_short_line(b"two\nlines\n").is_err());
+        assert!(one_short_line(b"cr\r\n").is_err());
+        assert!(one_short_line(b"\xff\xd8\xff").is_err());
+        assert!(one_short_line(&[b'x'; MAX_ERROR_LINE + 1]).is_err());
+        assert!(one_short_line(&[b'x'; MAX_ERROR_LINE]).is_ok());
+    }
+
+    #[test]
+    fn image_checks_exact_and_bounded_sizes() {
+        use SourceFormat::{Jpeg, Png, Webp};
+        let exact = Image::exactly(Webp, 120, 120);
+        assert!(exact.check(Webp, 120, 120).is_ok());
+        assert!(exact.check(Webp, 120, 119).is_err());
+        assert!(exact.check(Jpeg, 120, 120).is_err());
+        let fit = Image::within(Some(Jpeg), 300, 300);
+        assert!(fit.check(Jpeg, 300, 200).is_ok());
+        assert!(fit.check(Jpeg, 1, 300).is_ok());
+        assert!(fit.check(Jpeg, 301, 200).is_err());
+        assert!(fit.check(Jpeg, 0, 200).is_err());
+        assert!(fit.check(Png, 300, 200).is_err());
+        let any = Image::within(None, 300, 300);
+        assert!(any.check(Png, 64, 32).is_ok());
+        let e = any.check(Png, 640, 427).unwrap_err();
+        assert!(e.contains("any format at most 300x300"), "{e}");
+    }
+
+    #[test]
+    fn limits_follow_the_deadline() {
+        let l = Limits::for_deadline(Duration::from_secs(10));
+        assert_eq!(l.late_after, Duration::from_secs(11));
+        assert_eq!(l.timeout, REQUEST_TIMEOUT);
+        let l = Limits::for_deadline(Duration::from_millis(500));
+        assert_eq!(l.late_after, Duration::from_millis(1500));
+        assert_eq!(l.timeout, REQUEST_TIMEOUT);
+        // a long deadline: the client still waits past the late mark
+        let l = Limits::for_deadline(Duration::from_secs(30));
+        assert_eq!(l.late_after, Duration::from_secs(31));
+        assert_eq!(l.timeout, Duration::from_secs(45));
+    }
 }

@@ -3,6 +3,11 @@
 //! Content-Length, sampled image dimensions). Scenarios and targets are issue 5's; see
 //! loadtest/README.md for usage and the latest full-run table.
 
+// The corpus rules of the e2e tests, shared so the two never disagree; the e2e tests
+// read fields the load test does not.
+#[allow(dead_code)]
+#[path = "../../tests/it/support/corpus.rs"]
+mod corpus;
 mod http;
 mod scenarios;
 mod stats;
@@ -21,7 +26,14 @@ use scenarios::{Ctx, Plan, Source};
 use stats::Report;
 use target::{RssSampler, Spawned};
 
-const SCENARIOS: [&str; 5] = ["carousel", "cold-burst", "range", "stampede", "mixed"];
+const SCENARIOS: [&str; 6] = [
+    "carousel",
+    "cold-burst",
+    "range",
+    "stampede",
+    "hostile",
+    "mixed",
+];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,7 +41,7 @@ const SCENARIOS: [&str; 5] = ["carousel", "cold-burst", "range", "stampede", "mi
     about = "Load test for aperture (issue 5 scenarios)"
 )]
 struct Args {
-    /// carousel, cold-burst, range, stampede, mixed, or all.
+    /// carousel, cold-burst, range, stampede, hostile, mixed, or all.
     #[arg(long, default_value = "all")]
     scenario: String,
     /// Seconds per scenario (default 20; 3 with --smoke).
@@ -74,6 +86,39 @@ struct Args {
     /// The defaults are the issue's settings (budget 256 MB, cache 128 MB).
     #[arg(long = "server-env", value_parser = parse_env_pair)]
     server_env: Vec<(String, String)>,
+    /// The server's request deadline in seconds (its APERTURE_REQUEST_TIMEOUT), for a
+    /// --url server: an answer later than this plus 1 s counts as late. Default: the
+    /// --server-env APERTURE_REQUEST_TIMEOUT if given, else aperture's 10 s.
+    #[arg(long)]
+    deadline_secs: Option<f64>,
+}
+
+/// aperture's default `APERTURE_REQUEST_TIMEOUT` (config/default.toml).
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The server's request deadline: `--deadline-secs`, else the spawned server's
+/// `APERTURE_REQUEST_TIMEOUT` from `--server-env` (the last one wins, as in the
+/// environment; parsed by aperture's own parser), else the default.
+fn deadline(args: &Args) -> Result<Duration, String> {
+    if let Some(secs) = args.deadline_secs {
+        return Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or(format!(
+                "--deadline-secs {secs}: expected a positive number"
+            ));
+    }
+    match args
+        .server_env
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "APERTURE_REQUEST_TIMEOUT")
+    {
+        Some((name, value)) => {
+            aperture::config::parse_duration(value).map_err(|e| format!("--server-env {name}: {e}"))
+        }
+        None => Ok(DEFAULT_DEADLINE),
+    }
 }
 
 /// A person looking at a page of thumbnails before asking for the next one.
@@ -90,6 +135,8 @@ fn plan(name: &str, args: &Args) -> Plan {
         ("cold-burst", true) => (16, 32),
         ("range", false) => (32, 2_000_000),
         ("range", true) => (8, 400),
+        ("hostile", false) => (32, 100_000),
+        ("hostile", true) => (8, 150),
         // coalescing 200 is the point and costs one pipeline run, even in smoke
         ("stampede", false) => (200, 100_000),
         _ => (200, 200),
@@ -190,6 +237,12 @@ async fn run(args: &Args, names: &[&str]) -> Result<bool, String> {
     let mut all: Vec<PathBuf> = pool.clone();
     all.extend(big.iter().filter(|b| !pool.contains(b)).cloned());
     target::prepare_root(&root, &all)?;
+    let corpus = if names.iter().any(|n| matches!(*n, "hostile" | "mixed")) {
+        load_corpus(&root)?
+    } else {
+        Arc::from([])
+    };
+    let limits = http::Limits::for_deadline(deadline(args)?);
 
     let pairs = if args.key.is_empty() {
         vec![]
@@ -199,16 +252,22 @@ async fn run(args: &Args, names: &[&str]) -> Result<bool, String> {
     let pool: Vec<Source> = pool.iter().map(|p| source(p)).collect::<Result<_, _>>()?;
     let big: Vec<Source> = big.iter().map(|p| source(p)).collect::<Result<_, _>>()?;
     println!(
-        "loadtest: server {}, carousel pool {:?} (think {:?}), large {:?}",
+        "loadtest: server {}, carousel pool {:?} (think {:?}), large {:?}, {} corpus files, \
+         late after {:?}",
         args.url
             .clone()
             .unwrap_or_else(|| args.aperture_bin.display().to_string()),
         pool.iter().map(Source::label).collect::<Vec<_>>(),
         plan("carousel", args).think,
         big.iter().map(Source::label).collect::<Vec<_>>(),
+        corpus.len(),
+        limits.late_after,
     );
     let mut reports = Vec::new();
     for name in names {
+        if *name == "hostile" && corpus.is_empty() {
+            continue; // load_corpus said why
+        }
         // A spawned server is fresh for each scenario, so each peak RSS is that
         // scenario's own and not what an earlier one left in the allocator.
         let mut spawned = match &args.url {
@@ -230,6 +289,8 @@ async fn run(args: &Args, names: &[&str]) -> Result<bool, String> {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             next_cb: AtomicU64::new(0),
+            limits,
+            corpus: corpus.clone(),
         });
         let sampler = pid.map(RssSampler::start);
         if let Some(s) = &sampler {
@@ -264,6 +325,33 @@ async fn run(args: &Args, names: &[&str]) -> Result<bool, String> {
         println!("{}", r.table_row());
     }
     Ok(reports.iter().all(Report::ok))
+}
+
+/// The corpus rows of the `hostile` scenario, copied under `CORPUS_DIR` in `root`;
+/// none (with a note, not a failure) where there is no corpus, e.g. on a clone
+/// elsewhere.
+fn load_corpus(root: &Path) -> Result<Arc<[corpus::Row]>, String> {
+    let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let dir = match corpus::find(repo) {
+        Ok(dir) => dir,
+        Err(looked) => {
+            println!(
+                "note: no corpus (manifest.csv) in {looked:?} (set APERTURE_CORPUS to one \
+                 elsewhere): the hostile scenario is skipped"
+            );
+            return Ok(Arc::from([]));
+        }
+    };
+    let rows = corpus::rows(&dir)?;
+    if rows.is_empty() {
+        println!(
+            "note: {} lists no rows: the hostile scenario is skipped",
+            dir.display()
+        );
+    }
+    let to = root.join(scenarios::CORPUS_DIR);
+    target::copy_tree(&dir, &to, rows.iter().map(|r| r.path.as_str()))?;
+    Ok(rows.into())
 }
 
 /// One line for the stampede rounds: all must have grown the miss counter by exactly 1.
@@ -318,20 +406,42 @@ async fn run_scenario(ctx: &Arc<Ctx>, name: &str, args: &Args) -> Vec<Outcome> {
             let (stats, growth) = scenarios::stampede(c, plan(name, args), true).await;
             vec![(name.into(), stampede_checks(&growth), stats)]
         }
+        "hostile" => {
+            let stats = scenarios::hostile(c, plan(name, args)).await;
+            vec![(
+                name.into(),
+                vec![scenarios::still_serving(ctx).await],
+                stats,
+            )]
+        }
         _ => {
-            // all four at once; the stampede's miss count cannot be isolated here
-            let (a, b, r, (s, _)) = tokio::join!(
+            // all at once (hostile only with a corpus); the stampede's miss count
+            // cannot be isolated here
+            let hostile = async {
+                if c.corpus.is_empty() {
+                    None
+                } else {
+                    Some(scenarios::hostile(c.clone(), plan("hostile", args)).await)
+                }
+            };
+            let (a, b, r, (s, _), h) = tokio::join!(
                 scenarios::carousel(c.clone(), plan("carousel", args)),
                 scenarios::cold_burst(c.clone(), plan("cold-burst", args)),
                 scenarios::range(c.clone(), plan("range", args)),
-                scenarios::stampede(c, plan("stampede", args), false),
+                scenarios::stampede(c.clone(), plan("stampede", args), false),
+                hostile,
             );
-            vec![
+            let mut out = vec![
                 ("mixed/carousel".into(), vec![], a),
                 ("mixed/cold-burst".into(), vec![], b),
                 ("mixed/range".into(), vec![], r),
                 ("mixed/stampede".into(), vec![], s),
-            ]
+            ];
+            if let Some(h) = h {
+                let check = scenarios::still_serving(ctx).await;
+                out.push(("mixed/hostile".into(), vec![check], h));
+            }
+            out
         }
     }
 }
@@ -341,5 +451,73 @@ fn parse_env_pair(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
         _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("aperture-loadtest").chain(extra.iter().copied()))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_default_deadline_is_aperture_s() {
+        // nothing set but the (required, existing) source root
+        let env = [("APERTURE_LOCAL_ROOT", env!("CARGO_MANIFEST_DIR"))]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        let config =
+            aperture::config::Config::load(None, &env, &aperture::config::CliOverrides::default())
+                .unwrap();
+        assert_eq!(config.limits.request_timeout, DEFAULT_DEADLINE);
+        assert_eq!(deadline(&args(&[])), Ok(DEFAULT_DEADLINE));
+    }
+
+    #[test]
+    fn deadline_from_server_env_or_flag() {
+        let env = |v: &str| args(&["--server-env", &format!("APERTURE_REQUEST_TIMEOUT={v}")]);
+        assert_eq!(deadline(&env("10")), Ok(Duration::from_secs(10)));
+        assert_eq!(deadline(&env("10s")), Ok(Duration::from_secs(10)));
+        assert_eq!(deadline(&env("500ms")), Ok(Duration::from_millis(500)));
+        assert_eq!(deadline(&env("2.5")), Ok(Duration::from_millis(2500)));
+        assert!(
+            deadline(&env("soon"))
+                .unwrap_err()
+                .contains("APERTURE_REQUEST_TIMEOUT")
+        );
+        // other variables do not matter; the last one wins, as in an environment
+        let a = args(&[
+            "--server-env",
+            "APERTURE_REQUEST_TIMEOUT=3",
+            "--server-env",
+            "APERTURE_QUEUE_TIMEOUT=1",
+            "--server-env",
+            "APERTURE_REQUEST_TIMEOUT=4s",
+        ]);
+        assert_eq!(deadline(&a), Ok(Duration::from_secs(4)));
+        // the flag (for --url servers) wins
+        let a = args(&[
+            "--server-env",
+            "APERTURE_REQUEST_TIMEOUT=3",
+            "--deadline-secs",
+            "0.5",
+        ]);
+        assert_eq!(deadline(&a), Ok(Duration::from_millis(500)));
+        assert!(deadline(&args(&["--deadline-secs", "0"])).is_err());
+        assert!(deadline(&args(&["--deadline-secs=-1"])).is_err());
+    }
+
+    #[test]
+    fn hostile_is_bounded_and_part_of_all() {
+        assert!(SCENARIOS.contains(&"hostile"));
+        let smoke = plan("hostile", &args(&["--smoke"]));
+        assert_eq!((smoke.users, smoke.requests), (8, 150));
+        assert_eq!(smoke.duration, Duration::from_secs(3));
+        let full = plan("hostile", &args(&[]));
+        assert_eq!(full.users, 32);
+        assert_eq!(full.duration, Duration::from_secs(20));
     }
 }

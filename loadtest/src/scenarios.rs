@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aperture::cli::signed_path;
@@ -11,7 +11,8 @@ use aperture::pipeline::SourceFormat;
 use aperture::url::signature::Signer;
 use tokio::task::JoinSet;
 
-use crate::http::{self, Expect, HttpClient, Image};
+use crate::corpus::{Row, Rule};
+use crate::http::{self, Accept, Expect, HttpClient, Image, Limits};
 use crate::stats::Stats;
 use crate::target::{BLOB_NAME, BLOB_SIZE};
 
@@ -41,7 +42,14 @@ pub struct Ctx {
     /// Makes cache-busters unique across runs against a long-lived `--url` server.
     pub run_id: u64,
     pub next_cb: AtomicU64,
+    /// Late mark and client timeout of every request.
+    pub limits: Limits,
+    /// `hostile`: the corpus rows, copied under [`CORPUS_DIR`] in the source root.
+    pub corpus: Arc<[Row]>,
 }
+
+/// Where the corpus goes in the server's source root.
+pub const CORPUS_DIR: &str = "corpus";
 
 /// One scenario's bounds: wall time, request count, concurrent users.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +71,22 @@ const FORMATS: [&str; 2] = ["webp", "jpg"];
 const PAGE: usize = 20;
 /// Size of a cold-burst / stampede variant.
 const THUMB: (u32, u32) = (300, 200);
+/// `hostile`: the box corpus files are fitted into.
+const HOSTILE_FIT: (u32, u32) = (300, 300);
+/// `hostile`: the output formats asked for in turn (`None`: the server picks).
+const HOSTILE_EXTS: [Option<&str>; 3] = [Some("jpg"), Some("webp"), None];
+/// `hostile`: the size of the pool variants that are asked for again and again, so
+/// all but the first of each are cache hits.
+const HOSTILE_HIT: (u32, u32) = SIZES[0];
+
+/// The format of an answer asked for with extension `ext`.
+fn ext_format(ext: &str) -> SourceFormat {
+    match ext {
+        "webp" => SourceFormat::Webp,
+        "png" => SourceFormat::Png,
+        _ => SourceFormat::Jpeg,
+    }
+}
 
 impl Ctx {
     fn cache_buster(&self) -> String {
@@ -79,17 +103,45 @@ impl Ctx {
         }
         let source = format!("local:///{}", src.name);
         let path = signed_path(&self.signer, &source, &opts, Some(ext), false);
-        let format = match ext {
-            "webp" => SourceFormat::Webp,
-            "png" => SourceFormat::Png,
-            _ => SourceFormat::Jpeg,
+        (path, Image::exactly(ext_format(ext), w, h))
+    }
+
+    /// Signed path of a fresh `rs:fit:300:300` variant of a corpus row (`ext`: the
+    /// output format asked for, if any) and what its answer must be, by the row's rule.
+    fn corpus_variant(&self, row: &Row, ext: Option<&str>) -> (String, Expect) {
+        let (w, h) = HOSTILE_FIT;
+        let opts = format!("rs:fit:{w}:{h}/{}", self.cache_buster());
+        let source = format!("local:///{CORPUS_DIR}/{}", row.path);
+        let path = signed_path(&self.signer, &source, &opts, ext, false);
+        let expect = Expect {
+            accept: accept(row.rule),
+            allow_503: true,
+            image: Some(Image::within(ext.map(ext_format), w, h)),
+            // a header probe is cheap next to the pipeline run: every image answer
+            decode: true,
+            range: None,
         };
-        let image = Image {
-            format,
-            width: w,
-            height: h,
-        };
-        (path, image)
+        (path, expect)
+    }
+
+    /// `http::fetch` against this server, with its limits.
+    async fn fetch(
+        &self,
+        path: &str,
+        range: Option<(u64, u64)>,
+        expect: &Expect,
+        stats: &mut Stats,
+    ) -> Option<u16> {
+        http::fetch(
+            &self.client,
+            &self.base,
+            path,
+            range,
+            expect,
+            self.limits,
+            stats,
+        )
+        .await
     }
 
     pub async fn misses(&self) -> Result<f64, String> {
@@ -202,7 +254,7 @@ pub async fn carousel(ctx: Arc<Ctx>, plan: Plan) -> Stats {
                     let miss = rng.below(10) == 0;
                     let (path, image) = ctx.variant(src, size, ext, miss);
                     let expect = Expect::image(image, n.is_multiple_of(10));
-                    http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
+                    ctx.fetch(&path, None, &expect, &mut stats).await;
                     n += 1;
                 }
                 if !plan.think.is_zero() {
@@ -232,7 +284,7 @@ pub async fn cold_burst(ctx: Arc<Ctx>, plan: Plan) -> Stats {
                 let (path, image) = ctx.variant(src, THUMB, FORMATS[i % 2], true);
                 let expect = Expect::image(image, i.is_multiple_of(10));
                 let mut stats = Stats::default();
-                http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
+                ctx.fetch(&path, None, &expect, &mut stats).await;
                 stats
             }
         })
@@ -262,21 +314,13 @@ pub async fn range(ctx: Arc<Ctx>, plan: Plan) -> Stats {
                 let len = 1 + rng.below(1024 * 1024);
                 let b = (a + len - 1).min(BLOB_SIZE - 1);
                 let expect = Expect {
-                    status: 206,
+                    accept: Accept::Status(206),
                     allow_503: false,
                     image: None,
                     decode: false,
                     range: Some((a, b, BLOB_SIZE)),
                 };
-                http::fetch(
-                    &ctx.client,
-                    &ctx.base,
-                    &path,
-                    Some((a, b)),
-                    &expect,
-                    &mut stats,
-                )
-                .await;
+                ctx.fetch(&path, Some((a, b)), &expect, &mut stats).await;
             }
             stats
         }
@@ -304,7 +348,7 @@ pub async fn stampede(ctx: Arc<Ctx>, plan: Plan, exact: bool) -> (Stats, Vec<Res
             async move {
                 let expect = Expect::image(image, i.is_multiple_of(10));
                 let mut stats = Stats::default();
-                http::fetch(&ctx.client, &ctx.base, &path, None, &expect, &mut stats).await;
+                ctx.fetch(&path, None, &expect, &mut stats).await;
                 stats
             }
         })
@@ -318,4 +362,127 @@ pub async fn stampede(ctx: Arc<Ctx>, plan: Plan, exact: bool) -> (Stats, Vec<Res
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (total, growth)
+}
+
+/// Which statuses a corpus row accepts: the e2e corpus test's rules (`corpus::Rule`),
+/// with any 4xx as a refusal (the manifest's "a 4xx") where that test wants 422.
+pub fn accept(rule: Rule) -> Accept {
+    match rule {
+        Rule::Decodes => Accept::Status(200),
+        Rule::Rejects => Accept::Refusal,
+        Rule::MayDecode | Rule::NotDecoded => Accept::ImageOrRefusal,
+    }
+}
+
+/// The corpus request number `k` (counted across users): which row, in a shuffled
+/// order that visits every row once per pass, and which output format, turning on
+/// every pass so each row gets each of [`HOSTILE_EXTS`] in time.
+fn corpus_pick(order: &[usize], k: usize) -> (usize, Option<&'static str>) {
+    let len = order.len();
+    (
+        order[k % len],
+        HOSTILE_EXTS[(k + k / len) % HOSTILE_EXTS.len()],
+    )
+}
+
+/// `0..len` shuffled (Fisher-Yates).
+fn shuffled(len: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..len).collect();
+    for i in (1..len).rev() {
+        v.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    v
+}
+
+/// `hostile`: users alternate at random between a fresh `rs:fit:300:300` variant of a
+/// corpus file (valid ones and hostile ones: bombs, truncations, random bytes, empty
+/// files; every row once per pass, in a shuffled order; JPEG, WebP or the server's
+/// pick in turn), each a pipeline run, and an ordinary variant of the pool (a cache
+/// hit once warm), so the hits' latency shows what the hostile traffic does to
+/// everyone else.
+pub async fn hostile(ctx: Arc<Ctx>, plan: Plan) -> Stats {
+    let budget = Budget::new(&plan);
+    let order: Arc<[usize]> = shuffled(ctx.corpus.len(), &mut Rng::new(ctx.run_id)).into();
+    let next = Arc::new(AtomicUsize::new(0));
+    run_users(plan.users, |user| {
+        let (ctx, budget, order, next) = (ctx.clone(), budget.clone(), order.clone(), next.clone());
+        async move {
+            let mut rng = Rng::new(ctx.run_id ^ (user as u64 + 2000));
+            let mut stats = Stats::default();
+            let mut n = 0u64;
+            while budget.take(1) == 1 {
+                if ctx.corpus.is_empty() || rng.below(2) == 0 {
+                    let src = &ctx.pool[rng.below(ctx.pool.len() as u64) as usize];
+                    let ext = FORMATS[rng.below(2) as usize];
+                    let (path, image) = ctx.variant(src, HOSTILE_HIT, ext, false);
+                    let expect = Expect::image(image, n.is_multiple_of(10));
+                    if let Some(status) = ctx.fetch(&path, None, &expect, &mut stats).await {
+                        stats.label("pool variants", status);
+                    }
+                } else {
+                    let (i, ext) = corpus_pick(&order, next.fetch_add(1, Ordering::Relaxed));
+                    let row = &ctx.corpus[i];
+                    let (path, expect) = ctx.corpus_variant(row, ext);
+                    if let Some(status) = ctx.fetch(&path, None, &expect, &mut stats).await {
+                        stats.label(row.rule.label(), status);
+                    }
+                }
+                n += 1;
+            }
+            stats
+        }
+    })
+    .await
+}
+
+/// After the hostile traffic: the server still answers a pool variant with 200.
+pub async fn still_serving(ctx: &Ctx) -> (String, bool) {
+    let (path, image) = ctx.variant(&ctx.pool[0], HOSTILE_HIT, FORMATS[0], false);
+    let mut stats = Stats::default();
+    let status = ctx
+        .fetch(&path, None, &Expect::image(image, true), &mut stats)
+        .await;
+    let ok = status == Some(200) && !stats.failed();
+    let text = if ok {
+        "the server still answers after the hostile traffic".to_owned()
+    } else {
+        format!(
+            "the server does not answer a pool variant after the hostile traffic: status {status:?} {}",
+            stats.failures.join("; ")
+        )
+    };
+    (text, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corpus_rules_map_to_status_classes() {
+        assert_eq!(accept(Rule::Decodes), Accept::Status(200));
+        assert_eq!(accept(Rule::Rejects), Accept::Refusal);
+        assert_eq!(accept(Rule::MayDecode), Accept::ImageOrRefusal);
+        assert_eq!(accept(Rule::NotDecoded), Accept::ImageOrRefusal);
+    }
+
+    #[test]
+    fn corpus_picks_visit_every_row_once_per_pass_in_every_format() {
+        let order = shuffled(6, &mut Rng::new(7));
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..6).collect::<Vec<_>>());
+        let mut seen = std::collections::BTreeSet::new();
+        for pass in 0..3 {
+            let rows: std::collections::BTreeSet<usize> = (0..6)
+                .map(|k| corpus_pick(&order, pass * 6 + k).0)
+                .collect();
+            assert_eq!(rows.len(), 6, "pass {pass}");
+            for k in 0..6 {
+                seen.insert(corpus_pick(&order, pass * 6 + k));
+            }
+        }
+        // 6 rows (a multiple of 3 formats) x 3 formats over three passes
+        assert_eq!(seen.len(), 18);
+    }
 }

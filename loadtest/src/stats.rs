@@ -24,6 +24,12 @@ pub struct Stats {
     pub decoded: u64,
     pub decode_failures: u64,
     pub timeouts: u64,
+    /// Complete answers that came later than the server's deadline plus slack
+    /// (`http::Limits::late_after`): aperture promises an answer within its deadline.
+    pub late: u64,
+    /// Statuses per kind of request where a scenario tells them apart (`hostile`: the
+    /// corpus rows by rule, and the pool's hits).
+    pub by_label: BTreeMap<&'static str, BTreeMap<u16, u64>>,
     /// Connection or body errors (e.g. a connection aborted mid-body).
     pub errors: u64,
     pub bytes: u64,
@@ -40,6 +46,16 @@ impl Stats {
 
     pub fn hit_latency(&mut self, d: Duration) {
         self.hit_latencies_us.push(d.as_micros() as u64);
+    }
+
+    /// Counts `status` under `label` (see `by_label`).
+    pub fn label(&mut self, label: &'static str, status: u16) {
+        *self
+            .by_label
+            .entry(label)
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
     }
 
     pub fn fail(&mut self, msg: String) {
@@ -65,6 +81,13 @@ impl Stats {
         self.decoded += o.decoded;
         self.decode_failures += o.decode_failures;
         self.timeouts += o.timeouts;
+        self.late += o.late;
+        for (label, statuses) in o.by_label {
+            let mine = self.by_label.entry(label).or_default();
+            for (k, v) in statuses {
+                *mine.entry(k).or_default() += v;
+            }
+        }
         self.errors += o.errors;
         self.bytes += o.bytes;
         for f in o.failures {
@@ -84,9 +107,21 @@ impl Stats {
 
     /// Any of the failures the targets forbid.
     pub fn failed(&self) -> bool {
-        self.empty + self.mismatches + self.unexpected + self.decode_failures + self.timeouts > 0
+        self.empty
+            + self.mismatches
+            + self.unexpected
+            + self.decode_failures
+            + self.timeouts
+            + self.late
+            > 0
             || self.errors > 0
     }
+}
+
+/// `200:12 422:3`, by status.
+fn statuses(by_status: &BTreeMap<u16, u64>) -> String {
+    let v: Vec<String> = by_status.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+    v.join(" ")
 }
 
 fn percentile(v: &mut [u64], p: f64) -> f64 {
@@ -115,13 +150,7 @@ impl Report {
     }
 
     fn statuses(&self) -> String {
-        let v: Vec<String> = self
-            .stats
-            .by_status
-            .iter()
-            .map(|(s, n)| format!("{s}:{n}"))
-            .collect();
-        v.join(" ")
+        statuses(&self.stats.by_status)
     }
 
     fn rss(&self) -> String {
@@ -156,9 +185,19 @@ impl Report {
         );
         let s = &self.stats;
         println!(
-            "  empty {}  length-mismatch {}  unexpected {}  decode-fail {}/{} checked  timeouts {}  errors {}",
-            s.empty, s.mismatches, s.unexpected, s.decode_failures, s.decoded, s.timeouts, s.errors
+            "  empty {}  length-mismatch {}  unexpected {}  decode-fail {}/{} checked  timeouts {}  late {}  errors {}",
+            s.empty,
+            s.mismatches,
+            s.unexpected,
+            s.decode_failures,
+            s.decoded,
+            s.timeouts,
+            s.late,
+            s.errors
         );
+        for (label, by_status) in &s.by_label {
+            println!("  {label}: {}", statuses(by_status));
+        }
         println!("  server peak RSS {}", self.rss());
         for (text, ok) in &self.checks {
             println!("  {} {text}", if *ok { "ok  " } else { "FAIL" });
@@ -169,7 +208,7 @@ impl Report {
     }
 
     pub fn table_header() -> &'static str {
-        "| scenario | requests | req/s | p50 ms | p95 ms | p99 ms | hits p99 ms | statuses | 503+RA | empty | len mismatch | decode fail/checked | timeouts | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| scenario | requests | req/s | p50 ms | p95 ms | p99 ms | hits p99 ms | statuses | 503+RA | empty | len mismatch | decode fail/checked | timeouts | late | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     }
 
     pub fn table_row(&mut self) -> String {
@@ -185,7 +224,7 @@ impl Report {
             .map_or("-".to_owned(), |v| format!("{v:.1}"));
         let s = &self.stats;
         format!(
-            "| {} | {} | {:.0} | {p50:.1} | {p95:.1} | {p99:.1} | {hit_p99} | {} | {} | {} | {} | {}/{} | {} | {} |",
+            "| {} | {} | {:.0} | {p50:.1} | {p95:.1} | {p99:.1} | {hit_p99} | {} | {} | {} | {} | {}/{} | {} | {} | {} |",
             self.name,
             s.requests,
             s.requests as f64 / secs,
@@ -196,7 +235,52 @@ impl Report {
             s.decode_failures,
             s.decoded,
             s.timeouts,
+            s.late,
             self.rss()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_answers_fail_and_merge() {
+        let mut a = Stats::default();
+        assert!(!a.failed());
+        let mut b = Stats {
+            late: 1,
+            ..Stats::default()
+        };
+        b.label("reject rows", 422);
+        b.label("reject rows", 422);
+        a.label("reject rows", 415);
+        assert!(b.failed());
+        a.merge(b);
+        assert_eq!(a.late, 1);
+        assert!(a.failed());
+        assert_eq!(statuses(&a.by_label["reject rows"]), "415:1 422:2");
+    }
+
+    #[test]
+    fn table_rows_have_the_header_s_columns() {
+        let mut r = Report {
+            name: "hostile".into(),
+            stats: Stats {
+                late: 2,
+                ..Stats::default()
+            },
+            elapsed: Duration::from_secs(1),
+            peak_rss: None,
+            checks: vec![],
+        };
+        let header = Report::table_header().lines().next().unwrap();
+        let row = r.table_row();
+        assert_eq!(header.matches('|').count(), row.matches('|').count());
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let late = header.split('|').map(str::trim).position(|c| c == "late");
+        assert_eq!(late.map(|i| cells[i]), Some("2"));
+        assert!(!r.ok());
     }
 }

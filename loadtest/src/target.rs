@@ -3,7 +3,7 @@
 //! running at `--url`. When the PID is known, its peak RSS is sampled from /proc.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +25,32 @@ pub fn prepare_root(root: &Path, images: &[PathBuf]) -> Result<(), String> {
     let f = std::fs::File::create(&blob).map_err(|e| format!("{}: {e}", blob.display()))?;
     f.set_len(BLOB_SIZE)
         .map_err(|e| format!("{}: {e}", blob.display()))?;
+    Ok(())
+}
+
+/// Copies the files `rel` (paths relative to `from`) to the same relative paths under
+/// `to`, creating folders: the corpus of the `hostile` scenario.
+pub fn copy_tree<'a>(
+    from: &Path,
+    to: &Path,
+    rel: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    for rel in rel {
+        if !Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(format!(
+                "`{rel}` is not a relative path inside {}",
+                from.display()
+            ));
+        }
+        let (src, dst) = (from.join(rel), to.join(rel));
+        if let Some(dir) = dst.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::copy(&src, &dst).map_err(|e| format!("{}: {e}", src.display()))?;
+    }
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use crate::options::OutputFormat;
 pub use env::ENV_KEYS;
 pub use s3::{BucketSettings, MAX_PRESIGN_EXPIRY, S3Settings, StaticCredentials};
+pub use values::parse_duration;
 use values::{Seconds, Stringish};
 
 /// The defaults, compiled in so the binary runs without any file on disk.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use aperture::pipeline::probe::{self, SourceFormat};
 use http::Method;
 
+use crate::support::corpus::{self, Row, Rule};
 use crate::support::{TestResponse, TestServer};
 
 /// Format and size of an image response, from its headers only.
@@ -761,95 +762,18 @@ async fn skip_processing_answers_the_source_itself() {
 
 // ---- the shared corpus -------------------------------------------------------------
 
-/// `shared/corpus` beside the checkout, or `APERTURE_CORPUS` (for a worktree that
-/// does not sit beside `shared/`).
-/// The shared corpus: `APERTURE_CORPUS`, else `../shared/corpus` beside the checkout,
-/// else `/work/shared/corpus` (where the development and CI machines keep it, so a
-/// clean clone elsewhere still runs these tests).
+/// The shared corpus (`support::corpus::find`: `APERTURE_CORPUS`, else
+/// `../shared/corpus` beside the checkout, else `/work/shared/corpus`), or `None` with a
+/// note, so a clean clone elsewhere still runs these tests.
 fn corpus_dir() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("APERTURE_CORPUS") {
-        Some(dir) => vec![PathBuf::from(dir)],
-        None => vec![
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-            PathBuf::from("/work/shared/corpus"),
-        ],
-    };
-    let found = candidates
-        .iter()
-        .find(|dir| dir.join("manifest.csv").is_file());
-    if found.is_none() {
-        println!("note: no corpus at {candidates:?}; corpus tests skipped");
-    }
-    found.cloned()
+    corpus::find(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .map_err(|looked| println!("note: no corpus at {looked:?}; corpus tests skipped"))
+        .ok()
 }
 
-/// RFC 4180 rows (quoted fields, doubled quotes, commas and newlines inside quotes).
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => row.push(std::mem::take(&mut field)),
-            ('\n', false) => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            ('\r', false) => {}
-            (c, _) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
-struct Row {
-    path: String,
-    format: String,
-    oriented: Option<(u32, u32)>,
-    expected_ok: bool,
-    core: bool,
-}
-
-/// The manifest's formats (its `format` column) this build decodes.
-const DECODED: &[&str] = &[
-    "jpeg", "png", "apng", "webp", "gif", "bmp", "ico", "tiff", "avif", "svg",
-];
-
-/// The core rows, and the optional rows of the formats this build decodes.
+/// The rows the corpus tests run (`support::corpus::rows`).
 fn corpus_rows(dir: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(dir.join("manifest.csv")).unwrap();
-    let rows = csv_rows(&text);
-    let header = &rows[0];
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (path, format, ow, oh, expected, tier) = (
-        col("path"),
-        col("format"),
-        col("oriented_width"),
-        col("oriented_height"),
-        col("expected"),
-        col("tier"),
-    );
-    rows[1..]
-        .iter()
-        .filter(|r| r.len() == header.len())
-        .filter(|r| r[tier] == "core" || DECODED.contains(&r[format].as_str()))
-        .map(|r| Row {
-            path: r[path].clone(),
-            format: r[format].clone(),
-            oriented: r[ow].parse().ok().zip(r[oh].parse().ok()),
-            expected_ok: r[expected] == "ok",
-            core: r[tier] == "core",
-        })
-        .collect()
+    corpus::rows(dir).unwrap()
 }
 
 /// Every core row: ok rows of the decoded formats must come back (as the source
@@ -868,8 +792,7 @@ async fn corpus_core_files() {
     let mut good: Option<String> = None;
     let mut failures = Vec::new();
     for row in corpus_rows(&dir) {
-        let supported = DECODED.contains(&row.format.as_str());
-        if row.expected_ok && !supported {
+        if row.rule == Rule::NotDecoded {
             skipped.push(row.path);
             continue;
         }
@@ -884,7 +807,7 @@ async fn corpus_core_files() {
         if row.core {
             *checked.entry(row.format.clone()).or_default() += 1;
         }
-        if row.expected_ok {
+        if row.rule == Rule::Decodes {
             let want = row.oriented.expect("ok rows have oriented sizes");
             let got = (r.status == 200)
                 .then(|| probe::probe(&r.body, u64::MAX).ok())
@@ -912,7 +835,7 @@ async fn corpus_core_files() {
                     r.text()
                 };
                 let line = format!("{}: want 422, got {} {why}", row.path, r.status);
-                if row.core || r.status.is_server_error() {
+                if row.rule == Rule::Rejects || r.status.is_server_error() {
                     failures.push(line);
                 } else {
                     lenient.push(line);
@@ -950,7 +873,7 @@ async fn corpus_probe_alpha_matches_the_decoded_channels() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for row in corpus_rows(&dir) {
-        if !row.expected_ok || !DECODED.contains(&row.format.as_str()) {
+        if row.rule != Rule::Decodes {
             continue;
         }
         let bytes = std::fs::read(dir.join(&row.path)).unwrap();

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod corpus;
 pub mod fault_proxy;
 pub mod logs;
 pub mod s3;
