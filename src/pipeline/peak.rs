@@ -24,7 +24,7 @@
 //! - the final canvas (after extend/padding), twice when it is a new buffer, and as
 //!   much again for the encoder's buffers and output (`max_bytes` drops each attempt
 //!   before the next); for AVIF, rav1e's working frames instead, about 32 bytes per
-//!   output pixel; lossless WebP adds 40 bytes per output pixel (measured, see
+//!   output pixel plus 12 MB whatever the size; lossless WebP adds 40 bytes per output pixel (measured, see
 //!   `LOSSLESS_WEBP_BYTES_PER_PIXEL`).
 //!
 //! Animations (see `animation`): one source canvas at a time in the decoder's buffers
@@ -102,7 +102,7 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
     // rav1e holds the frame as 16-bit YUV planes plus its reconstruction, analysis and
     // lookahead copies: measured (docs/codecs.md) under 32 bytes per output pixel.
     let encoder = match p.format {
-        OutputFormat::Avif => cw * ch * AVIF_BYTES_PER_PIXEL,
+        OutputFormat::Avif => AVIF_ENCODER_BASE + cw * ch * AVIF_BYTES_PER_PIXEL,
         f if p.frames > 1 => canvas + animation::encoder_bytes(f, p.frames, cw * ch),
         _ => canvas,
     } + lossless;
@@ -120,6 +120,11 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).
 const AVIF_BYTES_PER_PIXEL: u64 = 32;
+
+/// rav1e's working memory whatever the frame size (its tables and per-thread context):
+/// a 400x300 AVIF took 13 MB of RSS in a fresh process where the per-pixel term gives
+/// under 4 MB (docs/memory.md, "Allocator and threads"); rounded up.
+const AVIF_ENCODER_BASE: u64 = 12 << 20;
 
 /// What libwebp's lossless (and near-lossless) encoder holds beyond lossy's, per
 /// output pixel: its ARGB copy, hash chains, backward references and histograms.
