@@ -180,18 +180,25 @@ impl Error {
         self.kind.status()
     }
 
-    /// The cause chain, for the log only.
+    /// The cause chain, for the log only. Links that only repeat the public message or
+    /// the link before them (an error wrapping another with the same text) are left
+    /// out, so the log line says each thing once.
     pub fn cause_chain(&self) -> String {
         let mut out = String::new();
+        let mut last = self.message.clone();
         let mut next: Option<&(dyn std::error::Error + 'static)> = match &self.cause {
             Some(c) => Some(c.as_ref()),
             None => None,
         };
         while let Some(e) = next {
-            if !out.is_empty() {
-                out.push_str(": ");
+            let text = e.to_string();
+            if text != last && text != self.message {
+                if !out.is_empty() {
+                    out.push_str(": ");
+                }
+                out.push_str(&text);
             }
-            out.push_str(&e.to_string());
+            last = text;
             next = e.source();
         }
         out
@@ -281,6 +288,17 @@ mod tests {
     fn unsatisfiable_range_names_the_length() {
         let h = Kind::RangeNotSatisfiable { len: 42 }.extra_headers();
         assert_eq!(h[0].1, "bytes */42");
+    }
+
+    #[test]
+    fn cause_chain_says_each_thing_once() {
+        let io = std::io::Error::other("source is 60000x60000, over the limit");
+        let e =
+            Error::new(Kind::Unprocessable, "source is 60000x60000, over the limit").with_cause(io);
+        assert_eq!(e.cause_chain(), "");
+        let io = std::io::Error::other("disk on fire");
+        let e = Error::new(Kind::SourceUnavailable, "origin unavailable").with_cause(io);
+        assert_eq!(e.cause_chain(), "disk on fire");
     }
 
     #[test]
