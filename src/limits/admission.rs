@@ -49,6 +49,9 @@ pub struct AdmissionConfig {
     /// (fetched, or being fetched, and planned). Kept apart from the job budget: see
     /// [`Admission::reserve_source`].
     pub source_budget_bytes: u64,
+    /// Resident size past which a worker hands freed memory back to the OS after its
+    /// job (see [`WorkerPool::new`]); `None`: never.
+    pub trim_above_bytes: Option<u64>,
 }
 
 impl AdmissionConfig {
@@ -67,6 +70,7 @@ impl AdmissionConfig {
             max_warm_waiting: 1024,
             // Unbounded unless the server sets it (a quarter of the budget, see state.rs).
             source_budget_bytes: u64::MAX,
+            trim_above_bytes: None,
         }
     }
 }
@@ -120,7 +124,7 @@ impl Admission {
     pub fn new(cfg: AdmissionConfig, budget: MemoryBudget, on_wait: Option<WaitObserver>) -> Self {
         let inner = Inner {
             workers: Arc::new(Semaphore::new(cfg.workers.max(1))),
-            pool: WorkerPool::new(cfg.workers.max(1)),
+            pool: WorkerPool::new(cfg.workers.max(1), cfg.trim_above_bytes),
             warm_slots: Arc::new(Semaphore::new(cfg.warm_workers.max(1))),
             live_waiting: AtomicUsize::new(0),
             warm_waiting: AtomicUsize::new(0),

@@ -36,8 +36,10 @@ pub enum JobFailed {
 
 impl WorkerPool {
     /// Starts `threads` workers (at least one). A thread that cannot be started is
-    /// logged; the others still serve the queue.
-    pub fn new(threads: usize) -> WorkerPool {
+    /// logged; the others still serve the queue. With `trim_above`, a worker whose job
+    /// leaves the process's resident size over that many bytes asks the allocator to
+    /// return its free pages ([`trim_if_over`]).
+    pub fn new(threads: usize, trim_above: Option<u64>) -> WorkerPool {
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for i in 0..threads.max(1) {
@@ -54,6 +56,9 @@ impl WorkerPool {
                         match job {
                             Ok(job) => job(),
                             Err(_) => return, // every handle dropped
+                        }
+                        if let Some(limit) = trim_above {
+                            trim_if_over(limit);
                         }
                     }
                 });
@@ -96,13 +101,56 @@ impl WorkerPool {
     }
 }
 
+/// Returns free heap pages to the OS when the resident size is over `limit`.
+///
+/// glibc keeps freed pages in its arenas, and cached variants (long-lived, allocated by
+/// the same workers) pin the heaps so they cannot shrink from the top: under a random
+/// mix of large variants the kept pages came to ~130 MB over budget + caches
+/// (docs/memory.md, "Allocator and threads"). `malloc_trim(0)` hands back every free
+/// page; the next job that needs them faults them in again (a fixed mmap threshold,
+/// which does that on every job, cost 15-18 % CPU on large variants), so it only runs
+/// while the process is over what the budget and caches account for.
+fn trim_if_over(limit: u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if resident_bytes().is_some_and(|rss| rss > limit) {
+        // SAFETY: malloc_trim only walks glibc's own arenas, under their locks.
+        unsafe { libc::malloc_trim(0) };
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = limit;
+}
+
+/// The process's resident set size, from /proc/self/statm (one small read).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_a_plausible_resident_size() {
+        let rss = resident_bytes().unwrap();
+        assert!(rss > 1 << 20 && rss < 1 << 40, "{rss}");
+    }
+
+    #[tokio::test]
+    async fn trimming_workers_still_run_jobs() {
+        // A limit of 0 trims after every job: the job's value must come through intact.
+        let pool = WorkerPool::new(1, Some(0));
+        let v = pool.run(|| vec![7u8; 8 << 20]).await.unwrap();
+        assert_eq!((v.len(), v[0]), (8 << 20, 7));
+    }
+
     #[tokio::test]
     async fn runs_jobs_on_named_worker_threads() {
-        let pool = WorkerPool::new(2);
+        let pool = WorkerPool::new(2, None);
         let name = pool
             .run(|| std::thread::current().name().map(str::to_owned))
             .await
@@ -112,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_is_returned_and_the_worker_survives() {
-        let pool = WorkerPool::new(1);
+        let pool = WorkerPool::new(1, None);
         let failed = pool.run(|| -> u32 { panic!("boom") }).await;
         match failed {
             Err(JobFailed::Panicked(p)) => {
@@ -125,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn jobs_run_in_parallel_up_to_the_thread_count() {
-        let pool = Arc::new(WorkerPool::new(2));
+        let pool = Arc::new(WorkerPool::new(2, None));
         let barrier = Arc::new(std::sync::Barrier::new(2));
         let (a, b) = (Arc::clone(&barrier), Arc::clone(&barrier));
         // Both must be running at once for the barrier to let either go.
