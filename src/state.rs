@@ -59,10 +59,10 @@ impl App {
         // `Admission::reserve_source` and docs/memory.md.
         let source_share = lim.memory_budget_bytes / 4;
         admission_config.source_budget_bytes = source_share;
-        // Past what the budget and the caches account for, workers hand freed pages
-        // back (`limits::workers`).
-        admission_config.trim_above_bytes =
-            Some(lim.memory_budget_bytes + config.cache.capacity_bytes);
+        // Once the process is larger than the job budget alone, part of it is pages
+        // malloc keeps: workers hand them back after each job (`limits::workers`;
+        // at budget + cache instead, a harsh mix still peaked at 461-504 MB of 512).
+        admission_config.trim_above_bytes = Some(lim.memory_budget_bytes);
         // As many warm runs in flight as the admission lets run: more would only wait
         // inside the cache, where live requests could coalesce onto them.
         let warm = WarmQueue::new(lim.warm_queue, admission_config.warm_workers);

@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn a_webp_with_alpha_counts_the_lossless_coder() {
+        // libwebp codes an alpha plane with its lossless coder, even in a lossy WebP.
+        let badge: &[u8] = include_bytes!("../../tests/fixtures/badge.png");
+        let s = Settings::default();
+        let transparent = ProcessingOptions::default();
+        let flattened = ProcessingOptions {
+            background: Some(crate::options::Rgb {
+                r: 255,
+                g: 255,
+                b: 255,
+            }),
+            ..Default::default()
+        };
+        let webp = Some(OutputFormat::Webp);
+        let a = prepare(badge, &transparent, webp, &s).unwrap();
+        let b = prepare(badge, &flattened, webp, &s).unwrap();
+        let (w, h) = (u64::from(a.canvas.0), u64::from(a.canvas.1));
+        let extra = a.peak_bytes(badge.len()) - b.peak_bytes(badge.len());
+        assert_eq!(extra, w * h * super::LOSSLESS_WEBP_BYTES_PER_PIXEL);
+    }
+
+    #[test]
     fn a_wide_strip_is_not_estimated_as_a_square() {
         let src = jpeg(8000, 50);
         let opts = ProcessingOptions::default();

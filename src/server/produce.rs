@@ -137,7 +137,12 @@ async fn fetch(
     limit: u64,
 ) -> Result<Bytes, Error> {
     let mut stream = sources.read(source, None).await?;
-    let mut chunks: Vec<Bytes> = Vec::new();
+    // The first chunk is kept as is: when it is the whole body (a small local file,
+    // most S3 bodies under 1 MB) nothing is copied. Later chunks are copied into one
+    // buffer of the announced length as they arrive and dropped, so the source is in
+    // memory once, as reserved, not once in chunks and once more joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
     let mut total = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
@@ -151,18 +156,19 @@ async fn fetch(
                 "source changed while it was read: try again",
             ));
         }
-        chunks.push(chunk);
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    joined.reserve_exact(expected as usize);
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
     }
     if total == 0 {
         return Err(Error::new(Kind::SourceEmpty, "source is empty (0 bytes)"));
     }
-    // One chunk (a small local file, most S3 bodies under 1 MB) needs no copy.
-    if chunks.len() == 1 {
-        return Ok(chunks.swap_remove(0));
-    }
-    let mut all = Vec::with_capacity(total as usize);
-    for c in &chunks {
-        all.extend_from_slice(c);
-    }
-    Ok(Bytes::from(all))
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }
