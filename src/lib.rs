@@ -8,6 +8,7 @@
 //! config/     default.toml + APERTURE_* + CLI, layered by figment, validated
 //! error.rs    the one Error type; the single kind -> HTTP status mapping
 //! state.rs    App: the shared state built once from Config
+//! io_lane.rs  which per-core event loop a thread runs (per-loop S3 connection pools)
 //! server/     accept loop (HTTP/1.1 + h2c), limits, graceful shutdown; threads.rs: the
 //!             binary's one runtime + SO_REUSEPORT listener per core; router; handlers;
 //!             POST /warm (validated like GETs, queued in the low-priority lane);
@@ -36,6 +37,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod error;
+pub mod io_lane;
 pub mod limits;
 pub mod options;
 pub mod pipeline;

@@ -60,12 +60,14 @@ pub async fn serve_per_core(
     let (stop, stopped) = watch::channel(false);
     let (done, mut finished) = mpsc::unbounded_channel::<io::Result<()>>();
     let threads = listeners.len();
+    crate::io_lane::set_count(threads);
     for (i, listener) in listeners.into_iter().enumerate() {
         let (app, permits) = (Arc::clone(&app), Arc::clone(&permits));
         let (stopped, done) = (stopped.clone(), done.clone());
         std::thread::Builder::new()
             .name(format!("aperture-io-{i}"))
             .spawn(move || {
+                crate::io_lane::enter(i);
                 let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     serve_one(listener, app, permits, stopped)
                 }));

@@ -2,7 +2,8 @@
 //! standard AWS provider chain), streamed chunk by chunk with bounded memory.
 //!
 //! One SDK client is built per distinct (region, endpoint) pair and reused for every
-//! request; all clients share one HTTP connection pool. (`Sources` builds the
+//! request; each event loop has its own set of clients and connection pool
+//! (`crate::io_lane`), so a body is read and sent on one thread. (`Sources` builds the
 //! `S3Source` on the first s3:// request, so a server that never sees one needs no
 //! credentials and no network.)
 //!
@@ -99,8 +100,9 @@ impl Default for S3Config {
 
 /// The S3 source. Cheap to share (`Arc<S3Source>`); all methods take `&self`.
 pub struct S3Source {
-    /// one per distinct (region, endpoint)
-    clients: Vec<Client>,
+    /// `lanes[lane][i]`: per event loop (`io_lane`), one client per distinct (region,
+    /// endpoint); a lane's clients share that lane's connection pool
+    lanes: Vec<Vec<Client>>,
     /// (region, endpoint) of each client, for log lines
     client_keys: Vec<(String, Option<String>)>,
     default_client: usize,
@@ -155,7 +157,8 @@ impl S3Source {
             .get(bucket)
             .copied()
             .unwrap_or(self.default_client);
-        &self.clients[i]
+        let lane = crate::io_lane::current() % self.lanes.len();
+        &self.lanes[lane][i]
     }
 
     fn check(&self, bucket: &str, key: &str) -> Result<(), SourceError> {

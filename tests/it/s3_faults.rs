@@ -1,6 +1,7 @@
 //! s3:// under failure and load: a TCP fault proxy between aperture and S3 (delayed first
 //! byte, reset mid-body, throttling, 5xx), an endpoint nobody listens on, how many bytes a
-//! small Range costs at S3, and memory while streaming a 64 MiB object.
+//! small Range costs at S3, memory while streaming a 64 MiB object, and the binary's
+//! per-event-loop S3 connection pools.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -134,19 +135,49 @@ async fn reset_mid_body_aborts_the_connection() {
     );
 }
 
-/// The server runs as its own process, configured the way an operator would (environment
-/// only, credentials from `AWS_*`), so that its RSS is its own.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn big_object_streams_with_bounded_memory() {
-    let s3 = s3();
-    let s = ChildServer::start(&[
+/// aperture as its own process, configured the way an operator would (environment only,
+/// credentials from `AWS_*`), plus `extra`.
+fn s3_child(extra: &[(&str, String)]) -> ChildServer {
+    let mut env = vec![
         ("APERTURE_S3_ENABLED", "true".into()),
         ("APERTURE_S3_REGION", REGION.into()),
-        ("APERTURE_S3_ENDPOINT", s3.endpoint.clone()),
+        ("APERTURE_S3_ENDPOINT", s3().endpoint.clone()),
         ("APERTURE_S3_FORCE_PATH_STYLE", "true".into()),
         ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
         ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
-    ]);
+    ];
+    env.extend(extra.iter().cloned());
+    ChildServer::start(&env)
+}
+
+/// Each event loop has its own S3 connection pool (`aperture::io_lane`): requests arriving
+/// on every loop, over many connections, all get their exact bytes, whole and ranged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_loop_reads_s3_through_its_own_pool() {
+    let s = s3_child(&[("APERTURE_IO_THREADS", "3".into())]);
+    let seed = s3().seed("photo.jpg");
+    let path = s.sign(&source_url(BUCKET, "photo.jpg"), "raw:1");
+    let mut tasks = Vec::new();
+    for i in 0..18u64 {
+        let (addr, path) = (s.addr, path.clone());
+        let want = seed.body.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            let (head, len) = raw_get(addr, &path, |_, chunk| got.extend_from_slice(chunk)).await;
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            assert_eq!(len, want.len() as u64);
+            assert!(got == want, "connection {i}: the bytes differ");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// The server runs as its own process so that its RSS is its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_object_streams_with_bounded_memory() {
+    let s = s3_child(&[]);
     let raw = |key: &str| s.sign(&source_url(BUCKET, key), "raw:1");
     // warm up the client, pools and lazy statics first
     let (head, _) = raw_get(s.addr, &raw("photo.jpg"), |_, _| {}).await;

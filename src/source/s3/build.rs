@@ -1,10 +1,11 @@
-//! Building the SDK clients of [`S3Source`]: one HTTP client (rustls + ring) shared by the
-//! config loader and every S3 client, one S3 client per distinct (region, endpoint), and
-//! the checks that keep a bad bucket name or endpoint away from the SDK.
+//! Building the SDK clients of [`S3Source`]: per event loop (`io_lane`) one HTTP client
+//! (rustls + ring, one connection pool) and one S3 client per distinct (region, endpoint),
+//! and the checks that keep a bad bucket name or endpoint away from the SDK.
 
 use std::collections::{HashMap, HashSet};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
@@ -41,12 +42,17 @@ impl S3Source {
             validate_endpoint(e)?;
         }
 
-        // Without aws-sdk-s3's default-https-client feature there is no implicit HTTP client:
-        // the same one (one connection pool) serves the config loader (IMDS, STS) and S3.
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+        // Without aws-sdk-s3's default-https-client feature there is no implicit HTTP client.
+        // Each event loop gets its own (its own connection pool, see `io_lane`); lane 0's
+        // also serves the config loader (IMDS, STS).
+        let https = || {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https()
+        };
+        let lane_http: Vec<_> = (0..crate::io_lane::count()).map(|_| https()).collect();
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(lane_http[0].clone());
         if let Some(region) = &cfg.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -88,29 +94,31 @@ impl S3Source {
             );
             bucket_client.insert(bucket.clone(), key_index(key));
         }
-        let clients = keys
+        let client = |http: &SharedHttpClient, (region, endpoint): &(String, Option<String>)| {
+            let mut b = aws_sdk_s3::config::Builder::from(&shared)
+                .http_client(http.clone())
+                .region(Region::new(region.clone()))
+                .force_path_style(cfg.force_path_style)
+                .timeout_config(timeouts.clone())
+                .retry_config(retry.clone())
+                // the body's own idle timeout (first_byte_timeout per chunk) replaces the
+                // SDK's throughput check, which would also count a slow downstream client
+                .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+            if let Some(endpoint) = endpoint {
+                b = b.endpoint_url(endpoint.clone());
+            }
+            Client::from_conf(b.build())
+        };
+        let lanes = lane_http
             .iter()
-            .map(|(region, endpoint)| {
-                let mut b = aws_sdk_s3::config::Builder::from(&shared)
-                    .region(Region::new(region.clone()))
-                    .force_path_style(cfg.force_path_style)
-                    .timeout_config(timeouts.clone())
-                    .retry_config(retry.clone())
-                    // the body's own idle timeout (first_byte_timeout per chunk) replaces the
-                    // SDK's throughput check, which would also count a slow downstream client
-                    .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-                if let Some(endpoint) = endpoint {
-                    b = b.endpoint_url(endpoint.clone());
-                }
-                Client::from_conf(b.build())
-            })
+            .map(|http| keys.iter().map(|key| client(http, key)).collect())
             .collect();
 
         tracing::debug!(clients = ?keys, default = default_client, "s3: clients built");
         let allowed = (!cfg.allowed_buckets.is_empty())
             .then(|| cfg.allowed_buckets.iter().cloned().collect::<HashSet<_>>());
         Ok(S3Source {
-            clients,
+            lanes,
             client_keys: keys,
             default_client,
             bucket_client,
