@@ -77,6 +77,25 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("APERTURE_LOG_LEVEL", "telemetry.log_level"),
 ];
 
+/// Variables whose value is text, taken as written: guessing would read the hex key
+/// `0011` as the number 11 and the folder `0123` as `123`.
+const TEXT_VARS: &[&str] = &[
+    "APERTURE_LISTEN",
+    "APERTURE_KEY",
+    "APERTURE_SALT",
+    "APERTURE_LOCAL_ROOT",
+    "APERTURE_S3_REGION",
+    "APERTURE_S3_ENDPOINT",
+    "APERTURE_S3_ALLOWED_BUCKETS",
+    "APERTURE_CACHE_CONTROL",
+    "APERTURE_ERROR_CACHE_CONTROL",
+    "APERTURE_CORS_ALLOW_ORIGIN",
+    "APERTURE_PRESETS",
+    "APERTURE_FORMAT_QUALITY",
+    "APERTURE_LOG_FORMAT",
+    "APERTURE_LOG_LEVEL",
+];
+
 /// Variables with the prefix that are not settings (set by our own tooling).
 const IGNORED: &[&str] = &["APERTURE_TEST_S3"];
 
@@ -90,9 +109,13 @@ pub fn merge_env(mut figment: Figment, env: &BTreeMap<String, String>) -> (Figme
         }
         match ENV_KEYS.iter().find(|(n, _)| n == name) {
             Some((_, key)) => {
-                // Same guessing as figment's own Env provider: "32" is a number,
-                // "true" a bool, anything else text.
-                let parsed: Value = value.parse().unwrap_or_else(|e| match e {});
+                // Otherwise the same guessing as figment's own Env provider: "32" is a
+                // number, "true" a bool, anything else text.
+                let parsed: Value = if TEXT_VARS.contains(&name.as_str()) {
+                    Value::from(value.clone())
+                } else {
+                    value.parse().unwrap_or_else(|e| match e {})
+                };
                 figment = figment.merge(Serialized::default(key, parsed));
             }
             None => errors.push(format!(

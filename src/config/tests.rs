@@ -49,6 +49,23 @@ fn all_digit_hex_key_survives_number_guessing() {
 }
 
 #[test]
+fn text_settings_from_env_are_taken_as_written() {
+    // guessed as numbers these would lose their leading zeros (key 0x11, folder "123")
+    let c = load(&[("APERTURE_KEY", "0011"), ("APERTURE_SALT", "00")]).unwrap();
+    assert_eq!(c.security.pairs[0].0, vec![0x00, 0x11]);
+    assert_eq!(c.security.pairs[0].1, vec![0x00]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("0123")).unwrap();
+    let root = dir.path().join("0123");
+    let c = load(&[("APERTURE_LOCAL_ROOT", root.to_str().unwrap())]).unwrap();
+    assert!(
+        c.sources.local_root.ends_with("0123"),
+        "{:?}",
+        c.sources.local_root
+    );
+}
+
+#[test]
 fn port_is_honoured_only_without_listen() {
     let c = load(&[("PORT", "5000")]).unwrap();
     assert_eq!(c.server.listen.to_string(), "0.0.0.0:5000");

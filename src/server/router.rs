@@ -37,7 +37,7 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseB
         started,
     );
 
-    let result = match check_limits(app, &req) {
+    let result = match check_limits(app, &req).and_then(|()| check_host(&req)) {
         Err(e) => Err(e),
         Ok(()) => match (name, &method) {
             ("warm", &Method::POST) => warm::handle(app, req).await,
@@ -67,7 +67,9 @@ pub async fn route(app: &Arc<App>, req: Request<Incoming>) -> Response<ResponseB
                 Ok(text(
                     &method,
                     StatusCode::OK,
-                    "text/plain; version=0.0.4; charset=utf-8",
+                    // what prometheus-client writes (OpenMetrics 1.0, not the 0.0.4
+                    // text format: its counter families are named without `_total`)
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     app.metrics.encode(),
                 ))
             }
@@ -142,6 +144,19 @@ fn check_limits(app: &App, req: &Request<Incoming>) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// RFC 9112 section 3.2: an HTTP/1.1 request without exactly one Host header is a 400.
+/// (HTTP/1.0 may omit it; HTTP/2 carries `:authority` instead.)
+fn check_host(req: &Request<Incoming>) -> Result<(), Error> {
+    if req.version() != http::Version::HTTP_11 {
+        return Ok(());
+    }
+    match req.headers().get_all(http::header::HOST).iter().count() {
+        1 => Ok(()),
+        0 => Err(Error::new(Kind::BadRequest, "missing Host header")),
+        _ => Err(Error::new(Kind::BadRequest, "more than one Host header")),
+    }
 }
 
 fn record_error(app: &App, e: &Error, request_id: &str) {

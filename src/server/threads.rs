@@ -27,9 +27,23 @@ const BACKLOG: i32 = 1024;
 
 /// Binds `count` listeners to `addr`, with `SO_REUSEPORT` when there are several. Port 0
 /// picks a free port for the first; the others join it.
+///
+/// `SO_REUSEPORT` would also let this process join another one's listeners on the port
+/// (same user, the option set on both), silently taking part of its traffic. So the
+/// address is first bound once without the option: a port that anyone holds fails
+/// there with `AddrInUse`.
 pub fn bind(addr: SocketAddr, count: usize) -> io::Result<Vec<std::net::TcpListener>> {
     let count = count.max(1);
     let mut addr = addr;
+    if count > 1 {
+        let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        probe.set_reuse_address(true)?;
+        probe.bind(&addr.into())?;
+        addr = probe
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("the probe socket has no inet address"))?;
+    }
     let mut listeners = Vec::with_capacity(count);
     for _ in 0..count {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -146,6 +160,17 @@ mod tests {
         let err = bind(other.local_addr().unwrap(), 2).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         let err = bind(other.local_addr().unwrap(), 1).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    }
+
+    #[test]
+    fn a_port_held_by_another_reuseport_group_is_refused() {
+        // another aperture (or anything with SO_REUSEPORT) already serving the port
+        let other = bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+        let addr = other[0].local_addr().unwrap();
+        let err = bind(addr, 2).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        let err = bind(addr, 1).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
     }
 

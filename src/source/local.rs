@@ -5,10 +5,15 @@
 //! 400. The file is then opened with `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`
 //! relative to the root directory, so the kernel itself refuses any resolution that
 //! leaves the root, symlinks included, atomically (no check-then-open race). Relative
-//! symlinks that stay inside the root work; absolute symlinks are refused even when
-//! they point inside the root (RESOLVE_BENEATH treats every absolute path as an
-//! escape). Kernels older than 5.6 lack openat2; there we fall back to canonicalizing
-//! and checking the prefix, which has the usual race against a writer of the root.
+//! symlinks that stay inside the root work. RESOLVE_BENEATH treats every absolute
+//! symlink as an escape, so when it refuses one the path is canonicalized and, if that
+//! lands inside the root, the canonical path is opened beneath the root again: a symlink
+//! swapped in between is still refused by the kernel. Kernels older than 5.6 lack
+//! openat2; there we fall back to canonicalizing and checking the prefix, which has the
+//! usual race against a writer of the root.
+//!
+//! Files are opened non-blocking, so a FIFO or device node in the root cannot stall an
+//! event loop in `open`; anything but a regular file is then answered as not found.
 //!
 //! I/O placement: opening, `fstat` and reads of up to [`INLINE_MAX`] bytes run on the
 //! async worker itself, as nginx does in its event loop, because a hop to the blocking
@@ -20,7 +25,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -112,11 +117,22 @@ impl LocalSource {
         if relative.is_empty() {
             return Err(SourceError::NotFound);
         }
-        match open_beneath(&self.root_fd, &relative) {
+        match open_beneath(&self.root_fd, Path::new(&relative)) {
             Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => self.open_checked(&relative),
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => self.open_canonical(&relative),
             Err(e) => Err(map_open(e)),
             Ok(f) => Ok(f),
         }
+    }
+
+    /// An absolute symlink on the way: follow it, and open the result beneath the root
+    /// again if it lies there.
+    fn open_canonical(&self, relative: &str) -> Result<File, SourceError> {
+        let canonical = self.root.join(relative).canonicalize().map_err(map_open)?;
+        let inside = canonical.strip_prefix(&self.root).map_err(|_| {
+            SourceError::NotAllowed("source path resolves outside the local root".into())
+        })?;
+        open_beneath(&self.root_fd, inside).map_err(map_open)
     }
 
     /// Fallback for kernels without openat2: canonicalize, check, open.
@@ -127,7 +143,11 @@ impl LocalSource {
                 "source path resolves outside the local root".into(),
             ));
         }
-        File::open(canonical).map_err(map_open)
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(canonical)
+            .map_err(map_open)
     }
 }
 
@@ -153,12 +173,12 @@ fn relative_path(path: &str) -> Result<String, SourceError> {
     Ok(parts.join("/"))
 }
 
-fn open_beneath(root: &OwnedFd, relative: &str) -> std::io::Result<File> {
-    let c_path = CString::new(Path::new(relative).as_os_str().as_bytes())
+fn open_beneath(root: &OwnedFd, relative: &Path) -> std::io::Result<File> {
+    let c_path = CString::new(relative.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: open_how is plain integers; all-zero is its documented default.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY) as u64;
+    how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK) as u64;
     how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
     // SAFETY: openat2 reads `c_path` (NUL-terminated, alive for the call) and `how`
     // (a valid open_how of the size we pass); it returns a new fd or -1.
@@ -202,8 +222,13 @@ fn meta_from(m: &std::fs::Metadata, head: &[u8]) -> BlobMeta {
 
 fn map_open(e: std::io::Error) -> SourceError {
     match e.raw_os_error() {
-        Some(libc::EXDEV) | Some(libc::ELOOP) => {
+        Some(libc::EXDEV) => {
             return SourceError::NotAllowed("source path resolves outside the local root".into());
+        }
+        Some(libc::ELOOP) => {
+            return SourceError::NotAllowed(
+                "source path has too many symbolic links (a loop?)".into(),
+            );
         }
         Some(libc::ENOTDIR) | Some(libc::EISDIR) => return SourceError::NotFound,
         _ => {}
@@ -273,6 +298,8 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("out")).unwrap();
         std::os::unix::fs::symlink("../a.txt", root.join("sub/in")).unwrap();
         std::os::unix::fs::symlink(root.join("a.txt"), root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("loop2", root.join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", root.join("loop2")).unwrap();
         let src = LocalSource::new(&root).unwrap();
         (dir, src)
     }
@@ -314,8 +341,12 @@ mod tests {
             "relative symlink inside the root"
         );
         assert!(
-            matches!(src.head("/abs").await, Err(SourceError::NotAllowed(_))),
-            "absolute symlinks are refused even into the root"
+            src.head("/abs").await.is_ok(),
+            "an absolute symlink to a file inside the root"
+        );
+        assert!(
+            matches!(src.head("/loop1").await, Err(SourceError::NotAllowed(m)) if m.contains("loop")),
+            "a symlink loop"
         );
         assert!(matches!(
             src.head("/missing").await,
@@ -330,6 +361,19 @@ mod tests {
             src.head("/a\0b").await,
             Err(SourceError::InvalidPath(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_fifo_is_not_found_without_waiting_for_a_writer() {
+        let (d, src) = fixture();
+        let fifo =
+            std::ffi::CString::new(d.path().join("root/pipe").as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(5), src.head("/pipe"))
+            .await
+            .expect("open must not block on a FIFO");
+        assert!(matches!(answer, Err(SourceError::NotFound)));
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ pub const HEADER: &str = "x-request-id";
 /// truncated id would no longer match the caller's own logs.
 pub const MAX_LEN: usize = 128;
 
-/// The incoming `X-Request-Id` if it is 1-128 printable ASCII characters, else a new id.
+/// The incoming `X-Request-Id` if it is 1-128 visible ASCII characters, else a new id.
 pub fn from_headers(headers: &HeaderMap) -> String {
     headers
         .get(HEADER)
@@ -29,10 +29,15 @@ pub fn from_headers(headers: &HeaderMap) -> String {
         .map_or_else(generate, str::to_string)
 }
 
-/// Printable ASCII only: no control characters (log injection), nothing a log
-/// parser or a header would choke on.
+/// Visible ASCII only, without quotes or backslashes: no control characters, and no
+/// space, so an id cannot add `key=value` fields of its own to a text log line
+/// (`x status=200`). `=`, `/` and `+` stay allowed (base64 ids such as CloudFront's).
 pub fn is_acceptable(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| (0x20..=0x7e).contains(&b))
+    !id.is_empty()
+        && id.len() <= MAX_LEN
+        && id
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// 16 lowercase hex characters, different on every call.
@@ -76,11 +81,17 @@ mod tests {
     fn incoming_ids_are_kept_only_when_safe() {
         let mut h = HeaderMap::new();
         assert_eq!(from_headers(&h).len(), 16);
-        h.insert(HEADER, HeaderValue::from_static("abc-123 / cdn=1"));
-        assert_eq!(from_headers(&h), "abc-123 / cdn=1");
+        h.insert(HEADER, HeaderValue::from_static("abc-123/cdn=1+Zq=="));
+        assert_eq!(from_headers(&h), "abc-123/cdn=1+Zq==");
         h.insert(HEADER, HeaderValue::from_str(&"x".repeat(128)).unwrap());
         assert_eq!(from_headers(&h).len(), 128);
-        for bad in ["x".repeat(129), "a\tb".to_string(), String::new()] {
+        for bad in [
+            "x".repeat(129),
+            "a\tb".to_string(),
+            String::new(),
+            "x method=GET status=200".to_string(),
+            "say\"hi\"".to_string(),
+        ] {
             h.insert(HEADER, HeaderValue::from_str(&bad).unwrap());
             assert_ne!(from_headers(&h), bad);
             assert_eq!(from_headers(&h).len(), 16);

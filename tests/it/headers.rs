@@ -247,6 +247,10 @@ async fn request_id_is_echoed_or_replaced_and_timing_can_be_off() {
     let long = "x".repeat(129);
     let r = s.get_with(&path, &[("x-request-id", &long)]).await;
     assert!(is_hex16(r.header("x-request-id")));
+    // spaces would let the id write fields of its own into a text log line
+    let forging = "x method=GET path=/fake status=200";
+    let r = s.get_with(&path, &[("x-request-id", forging)]).await;
+    assert!(is_hex16(r.header("x-request-id")));
     let r = s
         .get_with(&s.raw("nope.jpg"), &[("x-request-id", "err-1")])
         .await;

@@ -21,7 +21,14 @@ async fn health_and_metrics() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let m = s.get("/metrics").await;
     assert_eq!(m.status, 200);
+    // The body is OpenMetrics (counter families named without `_total`, `# EOF`), so the
+    // type must say so or Prometheus' text parser mismatches the TYPE lines.
+    assert_eq!(
+        m.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
     let text = m.text();
+    assert!(text.ends_with("# EOF\n"), "{text}");
     assert!(
         text.contains(
             "aperture_http_requests_total{route=\"image\",method=\"GET\",status=\"200\"} 1"
@@ -59,6 +66,29 @@ async fn long_urls_and_big_headers_get_a_body() {
     let r = s.get_with("/health", &[("x-big", &big)]).await;
     assert_eq!(r.status, 431);
     assert!(!r.body.is_empty());
+}
+
+#[tokio::test]
+async fn an_http11_request_needs_exactly_one_host() {
+    let s = TestServer::start_with(|_| {}).await;
+    let exchange = |req: &'static [u8]| {
+        let s = &s;
+        async move {
+            let (out, _) = s.raw_exchange(req, Duration::from_secs(2)).await;
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    };
+    let out = exchange(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert!(out.ends_with("missing Host header\n"), "{out}");
+    let two = b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n";
+    let out = exchange(two).await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    let out = exchange(b"GET /health HTTP/1.0\r\n\r\n").await;
+    assert!(
+        out.starts_with("HTTP/1.0 200"),
+        "HTTP/1.0 may leave Host out: {out}"
+    );
 }
 
 #[tokio::test]
