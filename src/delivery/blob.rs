@@ -52,6 +52,8 @@ pub enum Origin {
     Source {
         sources: Arc<Sources>,
         source: SourceRef,
+        /// The version the answer's headers describe: every read must be of it.
+        etag: Option<String>,
     },
     /// Bytes already in memory (a processed variant); ranges are slices of them.
     Memory(Bytes),
@@ -72,7 +74,11 @@ impl Origin {
 
     async fn read(&self, range: Option<ByteRange>) -> Result<BodyStream, SourceError> {
         match self {
-            Origin::Source { sources, source } => sources.read(source, range).await,
+            Origin::Source {
+                sources,
+                source,
+                etag,
+            } => sources.read_pinned(source, range, etag.as_deref()).await,
             Origin::Memory(bytes) => {
                 // ranges were evaluated against bytes.len(), so they are in bounds
                 let part = match range {

@@ -1,8 +1,10 @@
-//! Content-Type from a blob's first bytes, never from its name.
+//! Content-Type from a blob's first bytes, never from its name; and the policy for a
+//! type an origin declares (S3's stored Content-Type, which ranged reads cannot sniff).
 //!
 //! A name can lie (`photo.jpg` holding HTML), and browsers honour our Content-Type
 //! with `nosniff`, so we look at magic bytes: the `infer` crate knows the binary
-//! formats; SVG, being XML text, is recognised here.
+//! formats; SVG, being XML text, is recognised here. Either way, markup and scripts
+//! never go out under a type a browser would render or run on our origin.
 
 /// How many leading bytes sources hand to [`content_type`].
 pub const SNIFF_LEN: usize = 512;
@@ -21,8 +23,53 @@ pub fn content_type(head: &[u8]) -> &'static str {
     "application/octet-stream"
 }
 
+/// The Content-Type to send for a type the origin declared (S3's `Content-Type`):
+/// media that a browser shows but does not run keep their type (lower-cased, without
+/// parameters); SVG stays SVG (it is then sent with a sandboxing CSP); HTML, XML,
+/// scripts, anything unknown or malformed become `application/octet-stream`, as the
+/// same bytes from a local file would.
+pub fn declared_type(declared: &str) -> String {
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let Some((top, sub)) = essence.split_once('/') else {
+        return OPAQUE.to_owned();
+    };
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    if !token(top) || !token(sub) {
+        return OPAQUE.to_owned();
+    }
+    let shown = match top {
+        "image" | "audio" | "video" | "font" => true,
+        "text" => matches!(sub, "plain" | "csv"),
+        "application" => matches!(
+            sub,
+            "octet-stream" | "pdf" | "json" | "zip" | "gzip" | "x-tar" | "wasm" | "mp4"
+        ),
+        _ => false,
+    };
+    // `image/svg+xml` is kept (with its CSP); other XML "images" are not images
+    if shown && (!sub.ends_with("+xml") || essence == "image/svg+xml") {
+        essence
+    } else {
+        OPAQUE.to_owned()
+    }
+}
+
+const OPAQUE: &str = "application/octet-stream";
+
 pub fn is_svg_type(content_type: &str) -> bool {
-    content_type.starts_with("image/svg+xml")
+    content_type
+        .trim_start()
+        .get(..13)
+        .is_some_and(|t| t.eq_ignore_ascii_case("image/svg+xml"))
 }
 
 fn is_svg(head: &[u8]) -> bool {
@@ -60,5 +107,34 @@ mod tests {
         for (bytes, want) in cases {
             assert_eq!(content_type(bytes), *want, "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn declared_types_that_would_render_or_run_become_opaque() {
+        let cases = [
+            ("image/jpeg", "image/jpeg"),
+            ("IMAGE/PNG; charset=x", "image/png"),
+            ("image/svg+xml", "image/svg+xml"),
+            ("IMAGE/SVG+XML", "image/svg+xml"),
+            ("video/mp4", "video/mp4"),
+            ("application/pdf", "application/pdf"),
+            ("text/plain; charset=utf-8", "text/plain"),
+            ("text/html", OPAQUE),
+            ("Text/HTML; charset=utf-8", OPAQUE),
+            ("application/xhtml+xml", OPAQUE),
+            ("text/xml", OPAQUE),
+            ("application/javascript", OPAQUE),
+            ("text/javascript", OPAQUE),
+            ("image/foo+xml", OPAQUE),
+            ("multipart/x-mixed-replace", OPAQUE),
+            ("garbage", OPAQUE),
+            ("image/jp eg", OPAQUE),
+            ("", OPAQUE),
+        ];
+        for (declared, want) in cases {
+            assert_eq!(declared_type(declared), want, "{declared:?}");
+        }
+        assert!(is_svg_type("IMAGE/SVG+XML"));
+        assert!(!is_svg_type("image/svg"));
     }
 }

@@ -149,6 +149,7 @@ async fn raw(
     let origin = Origin::Source {
         sources: std::sync::Arc::clone(&app.sources),
         source: source.clone(),
+        etag: meta.etag.clone(),
     };
     let mut response = blob::respond(answer, origin).await?;
     // Metadata plus the body opened: what the source cost before the first byte.

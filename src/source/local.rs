@@ -98,8 +98,22 @@ impl LocalSource {
         path: &str,
         range: Option<ByteRange>,
     ) -> Result<BodyStream, SourceError> {
+        self.read_pinned(path, range, None).await
+    }
+
+    /// [`LocalSource::read`], refused with `Changed` unless the file opened has `etag`.
+    pub async fn read_pinned(
+        &self,
+        path: &str,
+        range: Option<ByteRange>,
+        etag: Option<&str>,
+    ) -> Result<BodyStream, SourceError> {
         let f = self.open(path)?;
-        let len = f.metadata()?.len();
+        let m = f.metadata()?;
+        if etag.is_some_and(|want| want != etag_of(&m)) {
+            return Err(SourceError::Changed);
+        }
+        let len = m.len();
         let (start, end) = match range {
             Some(r) => (r.start, r.end.saturating_add(1)),
             None => (0, len),
@@ -209,15 +223,19 @@ fn meta_of(f: &File) -> Result<BlobMeta, SourceError> {
 }
 
 fn meta_from(m: &std::fs::Metadata, head: &[u8]) -> BlobMeta {
-    let mtime_ns = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
     BlobMeta {
         len: m.len(),
-        // Strong validator from what changes whenever the bytes do (as nginx does),
-        // plus the inode so a replaced file with equal size and time differs.
-        etag: Some(format!("\"{:x}-{:x}-{:x}\"", m.len(), mtime_ns, m.ino())),
+        etag: Some(etag_of(m)),
         last_modified: m.modified().ok(),
         content_type: Some(sniff::content_type(head).to_string()),
     }
+}
+
+/// Strong validator from what changes whenever the bytes do (as nginx does), plus the
+/// inode so a replaced file with equal size and time differs.
+fn etag_of(m: &std::fs::Metadata) -> String {
+    let mtime_ns = m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128;
+    format!("\"{:x}-{:x}-{:x}\"", m.len(), mtime_ns, m.ino())
 }
 
 fn map_open(e: std::io::Error) -> SourceError {
@@ -361,6 +379,22 @@ mod tests {
             src.head("/a\0b").await,
             Err(SourceError::InvalidPath(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_pinned_read_refuses_another_version() {
+        let (d, src) = fixture();
+        let etag = src.head("/a.txt").await.unwrap().etag.unwrap();
+        assert!(src.read_pinned("/a.txt", None, Some(&etag)).await.is_ok());
+        // replaced: another inode, whatever its size and time
+        let path = d.path().join("root/a.txt");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"hello world").unwrap();
+        assert!(matches!(
+            src.read_pinned("/a.txt", None, Some(&etag)).await,
+            Err(SourceError::Changed)
+        ));
+        assert!(src.read_pinned("/a.txt", None, None).await.is_ok());
     }
 
     #[tokio::test]

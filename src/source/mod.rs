@@ -53,6 +53,10 @@ pub enum SourceError {
     Unavailable(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The blob's version is no longer the one its metadata (and the response headers
+    /// already decided) described.
+    #[error("source changed while it was being served; try again")]
+    Changed,
     #[error("i/o error reading source")]
     Io(#[from] std::io::Error),
 }
@@ -68,7 +72,7 @@ impl From<SourceError> for Error {
             SourceError::Timeout => Kind::SourceTimeout,
             SourceError::Unavailable(_) => Kind::SourceUnavailable,
             SourceError::Unsupported(_) => Kind::UnsupportedSource,
-            SourceError::Io(_) => Kind::SourceUnavailable,
+            SourceError::Changed | SourceError::Io(_) => Kind::SourceUnavailable,
         };
         match e {
             // The public message stays short and generic; the detail (bucket, S3 error
@@ -139,6 +143,31 @@ impl Sources {
             } => {
                 self.s3()?
                     .read(bucket, key, version.as_deref(), range)
+                    .await
+            }
+            other => Err(unsupported(other)),
+        }
+    }
+
+    /// [`Sources::read`] of the version whose ETag is `etag`: `Err(Changed)` if the blob
+    /// is another one now (S3: `If-Match` on the GetObject; local: the ETag of the file
+    /// opened). For answers whose headers came from an earlier HEAD: the parts of a
+    /// multipart answer, an `If-Range` resume, a conditional GET, must all be one version.
+    pub async fn read_pinned(
+        &self,
+        source: &SourceRef,
+        range: Option<ByteRange>,
+        etag: Option<&str>,
+    ) -> Result<BodyStream, SourceError> {
+        match source {
+            SourceRef::Local { path } => self.local.read_pinned(path, range, etag).await,
+            SourceRef::S3 {
+                bucket,
+                key,
+                version,
+            } => {
+                self.s3()?
+                    .read_pinned(bucket, key, version.as_deref(), range, etag)
                     .await
             }
             other => Err(unsupported(other)),

@@ -37,6 +37,7 @@ pub use types::{GetOutcome, RangeRequest, ReadOptions, S3Object};
 
 use super::{BlobMeta, BodyStream, SourceError};
 use crate::delivery::range::ByteRange;
+use crate::delivery::sniff;
 use body::body_stream;
 use errors::{map_sdk_error, parse_http_date, strong_etag, to_system_time};
 use types::parse_content_range;
@@ -204,23 +205,27 @@ impl S3Source {
             len,
             etag: out.e_tag().map(strong_etag),
             last_modified: out.last_modified().and_then(to_system_time),
-            content_type: out.content_type().map(str::to_owned),
+            content_type: out.content_type().map(sniff::declared_type),
         })
     }
 
     /// GetObject of the whole blob or of `range`, streamed. An open-ended range is
     /// `ByteRange { start, end: u64::MAX }`; `meta.len` is the whole blob's length. A range
     /// outside the blob is `Err(Unsupported)`; use [`S3Source::get`] to tell it apart.
+    ///
+    /// `if_match`: the ETag the blob must still have (`Err(Changed)` otherwise).
     pub async fn read(
         &self,
         bucket: &str,
         key: &str,
         version: Option<&str>,
         range: Option<ByteRange>,
+        if_match: Option<&str>,
     ) -> Result<(BlobMeta, BodyStream), SourceError> {
         let opts = ReadOptions {
             version,
             range: range.map(RangeRequest::from),
+            if_match,
             ..ReadOptions::default()
         };
         match self.get(bucket, key, &opts).await? {
@@ -229,6 +234,7 @@ impl S3Source {
                 "range not satisfiable: the blob has {} bytes",
                 meta.len
             ))),
+            GetOutcome::PreconditionFailed if if_match.is_some() => Err(SourceError::Changed),
             GetOutcome::NotModified { .. } | GetOutcome::PreconditionFailed => Err(
                 SourceError::Unavailable(format!("bucket {bucket}: unexpected conditional answer")),
             ),
@@ -323,7 +329,7 @@ impl S3Source {
             len,
             etag: out.e_tag().map(strong_etag),
             last_modified: out.last_modified().and_then(to_system_time),
-            content_type: out.content_type().map(str::to_owned),
+            content_type: out.content_type().map(sniff::declared_type),
         };
         // A server that ignored Range sent the whole blob: cut the requested part out of it
         // so that callers always get what they asked for.

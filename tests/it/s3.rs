@@ -202,6 +202,27 @@ async fn odd_keys_plain_and_base64() {
     assert_eq!(r.status, 404);
 }
 
+/// S3's stored Content-Type is a claim by whoever uploaded the object: HTML, XML and
+/// scripts go out as opaque bytes, as the same bytes from a local file would, and SVG
+/// (in any letter case) with its sandboxing CSP.
+#[tokio::test]
+async fn stored_types_that_would_render_or_run_go_out_opaque() {
+    let s = server().await;
+    let r = s.get(&raw(&s, "page.jpg")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    let r = s.get(&raw(&s, "drawing.bin")).await;
+    assert_eq!(r.header("content-type"), Some("image/svg+xml"));
+    assert!(
+        r.header("content-security-policy")
+            .is_some_and(|v| v.contains("sandbox")),
+        "{:?}",
+        r.header("content-security-policy")
+    );
+    let r = s.get(&raw(&s, "photo.jpg")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+}
+
 /// GET `url` with a plain HTTP client, as a browser following the redirect would.
 pub async fn follow(url: &str) -> (u16, http::HeaderMap, Bytes) {
     let uri: http::Uri = url.parse().unwrap_or_else(|e| panic!("{url}: {e}"));
@@ -350,4 +371,38 @@ async fn wrong_credentials_are_a_502_with_a_body() {
             }
         }
     }
+}
+
+/// Answers whose headers come from a HEAD read their bytes with `If-Match` on that
+/// version: a blob replaced in between is refused (`Changed`, a 502 or an aborted
+/// multipart body), never served as a mix of two versions.
+#[tokio::test]
+async fn a_pinned_read_refuses_another_version() {
+    use aperture::source::SourceError;
+    use aperture::url::source_ref::SourceRef;
+    let mut config = Config::for_tests(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+    s3().configure(&mut config);
+    let app = aperture::App::new(config).expect("app");
+    let source = SourceRef::S3 {
+        bucket: BUCKET.to_owned(),
+        key: "photo.jpg".to_owned(),
+        version: None,
+    };
+    let meta = app.sources.head(&source).await.unwrap();
+    let body = app
+        .sources
+        .read_pinned(&source, None, meta.etag.as_deref())
+        .await
+        .unwrap();
+    let bytes: Vec<Bytes> = futures_util::TryStreamExt::try_collect(body).await.unwrap();
+    assert_eq!(bytes.concat(), s3().seed("photo.jpg").body);
+    let other = app
+        .sources
+        .read_pinned(&source, None, Some("\"0123456789abcdef\""))
+        .await;
+    assert!(
+        matches!(other, Err(SourceError::Changed)),
+        "{:?}",
+        other.err()
+    );
 }

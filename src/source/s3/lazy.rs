@@ -73,7 +73,20 @@ impl LazyS3 {
         version: Option<&str>,
         range: Option<ByteRange>,
     ) -> Result<BodyStream, SourceError> {
-        let read = self.source().await?.read(bucket, key, version, range).await;
+        self.read_pinned(bucket, key, version, range, None).await
+    }
+
+    /// [`LazyS3::read`] with `If-Match: etag`: `Err(Changed)` if the object changed.
+    pub async fn read_pinned(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        range: Option<ByteRange>,
+        etag: Option<&str>,
+    ) -> Result<BodyStream, SourceError> {
+        let source = self.source().await?;
+        let read = source.read(bucket, key, version, range, etag).await;
         logged(read.map(|(_, body)| body))
     }
 

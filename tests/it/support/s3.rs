@@ -76,6 +76,9 @@ pub const SEEDS: &[(&str, usize, u8, Option<&str>)] = &[
         Some("image/jpeg"),
     ),
     ("odd chars/~!$&'()*,;=:@[].txt", 1005, 9, Some("text/plain")),
+    // stored types a browser would render or run on aperture's origin
+    ("page.jpg", 1006, 10, Some("text/html; charset=utf-8")),
+    ("drawing.bin", 1007, 11, Some("IMAGE/SVG+XML")),
 ];
 
 pub struct S3Server {
