@@ -133,6 +133,10 @@ pub(super) fn validate(p: &mut Problems, raw: RawS3) -> S3Settings {
             p.add(key, "must be greater than zero");
         }
     }
+    // X-Amz-Expires counts whole seconds: `1ms` would presign links dead on arrival
+    if !raw.presign_expiry.0.is_zero() && raw.presign_expiry.0 < std::time::Duration::from_secs(1) {
+        p.add("s3.presign_expiry", "must be at least 1s");
+    }
     if !(1..=10).contains(&raw.max_attempts) {
         p.add(
             "s3.max_attempts",

@@ -119,6 +119,10 @@ fn each_bad_value_names_its_variable() {
         ),
         (&[("APERTURE_LOG_FORMAT", "xml")], "APERTURE_LOG_FORMAT"),
         (
+            &[("APERTURE_S3_PRESIGN_EXPIRY", "1ms")],
+            "APERTURE_S3_PRESIGN_EXPIRY",
+        ),
+        (
             &[("APERTURE_SHUTDOWN_GRACE", "soon")],
             "APERTURE_SHUTDOWN_GRACE",
         ),

@@ -16,25 +16,49 @@ use crate::error::Error;
 /// load anything on our origin.
 pub const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
-/// Cache-Control for a signed URL; with `expires`, max-age never outlives the URL.
+/// Cache-Control for a signed URL; with `expires`, no lifetime outlives the URL: the
+/// configured directives are kept, `max-age` and `s-maxage` capped at the time left
+/// (`max-age` added when absent), and `immutable` dropped (the answer turns into a 410
+/// then). `no-store` needs no cap.
 pub fn cache_control(configured: &str, expires: Option<i64>, now: SystemTime) -> String {
     let Some(expires) = expires else {
         return configured.to_string();
     };
+    let directives = || {
+        configured
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+    };
+    if directives().any(|d| d.eq_ignore_ascii_case("no-store")) {
+        return configured.to_string();
+    }
     let now = now
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let left = (expires - now).max(0);
-    let configured_max = configured
-        .split(',')
-        .filter_map(|d| d.trim().strip_prefix("max-age="))
-        .find_map(|v| v.trim().parse::<i64>().ok());
-    let max_age = configured_max.map_or(left, |m| m.min(left));
-    if configured.contains("private") {
-        format!("private, max-age={max_age}")
-    } else {
-        format!("public, max-age={max_age}")
+    let mut has_max_age = false;
+    let mut kept: Vec<String> = Vec::new();
+    for d in directives() {
+        let (name, value) = d.split_once('=').unwrap_or((d, ""));
+        let name = name.trim().to_ascii_lowercase();
+        match name.as_str() {
+            "immutable" => {}
+            "max-age" | "s-maxage" => {
+                has_max_age |= name == "max-age";
+                let configured = value.trim().trim_matches('"').parse::<i64>().ok();
+                kept.push(format!(
+                    "{name}={}",
+                    configured.map_or(left, |m| m.min(left))
+                ));
+            }
+            _ => kept.push(d.to_string()),
+        }
     }
+    if !has_max_age {
+        kept.push(format!("max-age={left}"));
+    }
+    kept.join(", ")
 }
 
 /// RFC 6266 / RFC 8187: an ASCII `filename` for old clients and `filename*` in UTF-8.
@@ -87,13 +111,17 @@ pub fn filename_for(option: Option<&str>, source_path: &str, content_type: &str)
             .unwrap_or("file")
             .to_string(),
     };
-    let has_ext = base
-        .rsplit_once('.')
-        .is_some_and(|(stem, ext)| !stem.is_empty() && !ext.is_empty());
-    match (has_ext, extension_for(content_type)) {
-        (false, Some(ext)) => format!("{base}.{ext}"),
+    match (name_extension(&base), extension_for(content_type)) {
+        (None, Some(ext)) => format!("{base}.{ext}"),
         _ => base,
     }
+}
+
+/// The extension of a file name (`a.jpg` -> `jpg`; `.profile` and `a.` have none).
+pub fn name_extension(name: &str) -> Option<&str> {
+    name.rsplit_once('.')
+        .filter(|(stem, ext)| !stem.is_empty() && !ext.is_empty())
+        .map(|(_, ext)| ext)
 }
 
 /// The file name a processed variant offers, imgproxy's way: the `filename` option as
@@ -213,6 +241,19 @@ mod tests {
         assert_eq!(
             cache_control("public, max-age=30", Some(1_060), now),
             "public, max-age=30"
+        );
+        assert_eq!(
+            cache_control("public, s-maxage=20, max-age=600", Some(1_060), now),
+            "public, s-maxage=20, max-age=60"
+        );
+        assert_eq!(
+            cache_control("private, max-age=600", Some(1_060), now),
+            "private, max-age=60"
+        );
+        assert_eq!(cache_control("no-store", Some(1_060), now), "no-store");
+        assert_eq!(
+            cache_control("no-cache", Some(1_060), now),
+            "no-cache, max-age=60"
         );
     }
 

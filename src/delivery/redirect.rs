@@ -6,6 +6,10 @@
 //! than `delivery.cache_control` allows), so a CDN that stores the redirect never hands
 //! out a link that has already expired. Presigning is local (no request to S3), so a
 //! missing object is S3's 404 when the client follows the link.
+//!
+//! The link carries `response-content-disposition`, so S3 offers the same name, inline or
+//! as an attachment, that a raw answer would. Like `raw:1`, `redirect:1` serves the
+//! source as it is: processing options next to it are ignored.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,19 +40,14 @@ pub async fn respond(
     let s3 = sources.s3()?;
     let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let expiry = presign_expiry(s3.presign_expiry(), opts.expires, now_secs);
-    // Only when asked: otherwise S3 sends the object's own headers.
-    let disposition = (opts.filename.is_some() || opts.return_attachment).then(|| {
-        // the content type is not known without a HEAD, so no extension is added
-        let name = h::filename_for(opts.filename.as_deref(), target.key, "");
-        h::content_disposition(opts.return_attachment, &name)
-    });
+    let disposition = h::content_disposition(opts.return_attachment, &file_name(opts, target.key));
     let url = s3
         .presign_get(
             target.bucket,
             target.key,
             target.version,
             expiry,
-            disposition.as_deref(),
+            Some(&disposition),
             None,
         )
         .await?;
@@ -82,6 +81,19 @@ pub async fn respond(
     Ok(response)
 }
 
+/// The name S3 is asked to offer (`response-content-disposition`), as a raw answer
+/// would offer it: the `filename` option or the key's last segment. Raw answers add the
+/// extension of the sniffed type to a name without one; without a HEAD the type is not
+/// known here, so the key's own extension stands in for it.
+fn file_name(opts: &ProcessingOptions, key: &str) -> String {
+    let name = h::filename_for(opts.filename.as_deref(), key, "");
+    let key_name = key.rsplit('/').find(|s| !s.is_empty()).unwrap_or("");
+    match (h::name_extension(&name), h::name_extension(key_name)) {
+        (None, Some(ext)) => format!("{name}.{ext}"),
+        _ => name,
+    }
+}
+
 /// The configured expiry, shortened to the signed URL's remaining life (at least 1 s;
 /// an expired URL was refused before getting here).
 fn presign_expiry(configured: Duration, expires: Option<i64>, now_secs: u64) -> Duration {
@@ -105,6 +117,18 @@ pub fn not_redirectable() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_offered_name_is_the_one_a_raw_answer_offers() {
+        let mut opts = ProcessingOptions::default();
+        assert_eq!(file_name(&opts, "photos/cat.jpg"), "cat.jpg");
+        opts.filename = Some("report".into());
+        assert_eq!(file_name(&opts, "photos/cat.jpg"), "report.jpg");
+        opts.filename = Some("report.png".into());
+        assert_eq!(file_name(&opts, "photos/cat.jpg"), "report.png");
+        opts.filename = Some("report".into());
+        assert_eq!(file_name(&opts, "photos/cat"), "report");
+    }
 
     #[test]
     fn expiry_follows_the_signed_url() {

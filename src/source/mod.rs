@@ -45,6 +45,9 @@ pub enum SourceError {
     InvalidPath(String),
     #[error("origin refused access")]
     Refused { detail: String },
+    /// The origin found the request itself invalid (a 4xx other than 403/404/408/429).
+    #[error("origin rejected the request")]
+    Rejected { detail: String },
     #[error("origin is throttling requests")]
     Throttled,
     #[error("origin timed out")]
@@ -71,7 +74,7 @@ impl From<SourceError> for Error {
             SourceError::Throttled => Kind::SourceThrottled,
             SourceError::Timeout => Kind::SourceTimeout,
             SourceError::Unavailable(_) => Kind::SourceUnavailable,
-            SourceError::Unsupported(_) => Kind::UnsupportedSource,
+            SourceError::Unsupported(_) | SourceError::Rejected { .. } => Kind::UnsupportedSource,
             SourceError::Changed | SourceError::Io(_) => Kind::SourceUnavailable,
         };
         match e {
@@ -82,6 +85,9 @@ impl From<SourceError> for Error {
             }
             SourceError::Unavailable(detail) => {
                 Error::new(kind, "origin unavailable").with_cause(Detail(detail))
+            }
+            SourceError::Rejected { detail } => {
+                Error::new(kind, "origin rejected the request").with_cause(Detail(detail))
             }
             e => {
                 // one line: a public message never spans lines

@@ -91,8 +91,8 @@ impl Default for S3Config {
             buckets: BTreeMap::new(),
             allowed_buckets: Vec::new(),
             connect_timeout: Duration::from_secs(3),
-            first_byte_timeout: Duration::from_secs(10),
-            total_timeout: Duration::from_secs(30),
+            first_byte_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(9),
             presign_expiry: Duration::from_secs(300),
             max_attempts: 3,
         }
@@ -171,6 +171,17 @@ impl S3Source {
         if key.len() > 1024 {
             return Err(SourceError::Unsupported(
                 "S3 object key longer than 1024 bytes".to_owned(),
+            ));
+        }
+        // The SDK sends `.` and `..` segments as they are, and a store or proxy that
+        // normalizes the path would read `bucket/../other/key` from another bucket,
+        // past the allow-list.
+        if key
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            return Err(SourceError::InvalidPath(
+                "S3 object key must not contain `.` or `..` segments".to_owned(),
             ));
         }
         Ok(())

@@ -263,9 +263,14 @@ async fn presigned_redirect() {
     assert_eq!(query_param(&url, "X-Amz-Expires").as_deref(), Some("300"));
     assert_eq!(r.header("cache-control"), Some("public, max-age=150"));
     assert!(r.text().contains(&url), "{}", r.text());
-    let (status, _, body) = follow(&url).await;
+    let (status, headers, body) = follow(&url).await;
     assert_eq!(status, 200);
     assert_eq!(body, seed.body);
+    // S3 offers the name a raw answer would
+    assert_eq!(
+        headers.get("content-disposition").unwrap(),
+        "inline; filename=\"photo.jpg\""
+    );
 
     // one character of the signature changed: S3 refuses it
     let sig = query_param(&url, "X-Amz-Signature").unwrap();
@@ -316,6 +321,26 @@ async fn redirect_overrides_and_expiry() {
     );
 }
 
+/// The 307's Cache-Control is the configured one, its lifetimes capped at half the
+/// link's life: `no-store` stays `no-store`, `s-maxage` is capped, not dropped.
+#[tokio::test]
+async fn redirect_cache_control_follows_the_configuration() {
+    let source = source_url(BUCKET, "photo.jpg");
+    for (configured, want) in [
+        ("no-store", "no-store"),
+        (
+            "public, s-maxage=20, max-age=600",
+            "public, s-maxage=20, max-age=150",
+        ),
+        ("private, max-age=60", "private, max-age=60"),
+    ] {
+        let s = server_with(|c| c.delivery.cache_control = configured.into()).await;
+        let r = s.get(&s.sign(&source, "rd:1")).await;
+        assert_eq!(r.status, 307);
+        assert_eq!(r.header("cache-control"), Some(want), "{configured}");
+    }
+}
+
 #[tokio::test]
 async fn failures_have_a_status_and_a_body() {
     let s = server_with(|c| c.s3.allowed_buckets = vec![BUCKET.into()]).await;
@@ -329,6 +354,14 @@ async fn failures_have_a_status_and_a_body() {
     assert!(r.text().contains("not allowed"), "{}", r.text());
     let r = s.get(&s.sign("s3://other-bucket/photo.jpg", "rd:1")).await;
     assert_eq!(r.status, 403);
+    // dot segments in a key could lead a normalizing store into another bucket
+    for key in ["../other-bucket/photo.jpg", "a/./photo.jpg", "a/.."] {
+        for opts in ["raw:1", "rd:1", "rs:fit:10:10"] {
+            let r = s.get(&s.sign(&source_url(BUCKET, key), opts)).await;
+            assert_eq!(r.status, 400, "{key} {opts}: {}", r.text());
+            assert!(r.text().contains("segments"), "{}", r.text());
+        }
+    }
 
     // zero bytes: the empty-source error, with or without Range, GET or HEAD
     let empty = raw(&s, "empty.txt");

@@ -123,7 +123,7 @@ where
     } else if status == 408 || code == "RequestTimeout" {
         SourceError::Timeout
     } else if (400..500).contains(&status) {
-        SourceError::Unsupported(format!("origin rejected the request: {detail}"))
+        SourceError::Rejected { detail }
     } else {
         // 5xx, 3xx (a wrong region or endpoint answers 301 PermanentRedirect), anything else
         SourceError::Unavailable(detail)
