@@ -126,10 +126,15 @@ pub fn merge_env(mut figment: Figment, env: &BTreeMap<String, String>) -> (Figme
     if !env.contains_key("APERTURE_LISTEN")
         && let Some(port) = env.get("PORT")
     {
-        figment = figment.merge(Serialized::default(
-            "server.listen",
-            format!("0.0.0.0:{port}"),
-        ));
+        match port.trim().parse::<u16>() {
+            Ok(p) if p > 0 => {
+                figment =
+                    figment.merge(Serialized::default("server.listen", format!("0.0.0.0:{p}")));
+            }
+            _ => errors.push(format!(
+                "PORT: expected a port number (1-65535), got {port:?}"
+            )),
+        }
     }
     (figment, errors)
 }
@@ -140,17 +145,44 @@ pub fn env_name(key: &str) -> Option<&'static str> {
 }
 
 /// One line for one figment error: the key (and its variable), then the problem.
+/// A multi-line message (a TOML parse error quotes the line with a caret under it) as
+/// one line: its text lines joined, the quoted source left out.
+fn one_line(message: &str) -> String {
+    let quoted = |l: &str| {
+        let rest = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        rest.starts_with('|')
+    };
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !quoted(l))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn describe_figment_error(e: &figment::Error) -> String {
     let key = e.path.join(".");
     let what = match &e.kind {
         figment::error::Kind::InvalidType(actual, expected) => {
             format!("expected {expected}, found {actual}")
         }
-        other => other.to_string(),
+        other => one_line(&other.to_string()),
     };
     match env_name(&key) {
         Some(var) => format!("{key} ({var}): {what}"),
         None if key.is_empty() => what,
         None => format!("{key}: {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_toml_parse_error_is_one_line() {
+        let message = "TOML parse error at line 1, column 12\n  |\n1 | server = [\n  |            ^\ninvalid array\nexpected `]`\n";
+        assert_eq!(
+            super::one_line(message),
+            "TOML parse error at line 1, column 12; invalid array; expected `]`"
+        );
     }
 }

@@ -71,6 +71,8 @@ fn port_is_honoured_only_without_listen() {
     assert_eq!(c.server.listen.to_string(), "0.0.0.0:5000");
     let c = load(&[("PORT", "5000"), ("APERTURE_LISTEN", "127.0.0.1:6000")]).unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:6000");
+    let e = load(&[("PORT", "abc")]).unwrap_err().to_string();
+    assert!(e.contains("PORT: expected a port number"), "{e}");
 }
 
 #[test]

@@ -98,7 +98,8 @@ impl ResponseBody {
         self.len() == 0
     }
 
-    pub fn attach_log(&mut self, log: RequestLog) {
+    pub fn attach_log(&mut self, mut log: RequestLog) {
+        log.set_expected_bytes(self.len());
         self.log = Some(log);
     }
 

@@ -67,6 +67,9 @@ pub struct RequestLog {
     bytes: u64,
     started: Instant,
     aborted: Option<String>,
+    /// Body bytes the response announced; fewer sent without `aborted` means the client
+    /// closed the connection first.
+    expected: u64,
     timing: timing::Timing,
 }
 
@@ -89,6 +92,7 @@ impl RequestLog {
             bytes: 0,
             started,
             aborted: None,
+            expected: 0,
             timing: timing::Timing::default(),
         }
     }
@@ -104,6 +108,10 @@ impl RequestLog {
 
     pub fn add_bytes(&mut self, n: u64) {
         self.bytes += n;
+    }
+
+    pub fn set_expected_bytes(&mut self, n: u64) {
+        self.expected = n;
     }
 
     pub fn aborted(&mut self, why: &dyn std::fmt::Display) {
@@ -149,6 +157,18 @@ impl Drop for RequestLog {
             .get_or_create(&labels)
             .inc_by(self.bytes);
         match &self.aborted {
+            None if self.bytes < self.expected => tracing::info!(
+                request_id = %self.request_id,
+                method = %self.method,
+                path = %RedactedPath(self.uri.path()),
+                status = self.status,
+                bytes = self.bytes,
+                unsent = self.expected - self.bytes,
+                ms = format_args!("{ms:.2}"),
+                cache = %cache,
+                fetch_ms = %fetch_ms,
+                "request ended by the client before the last byte"
+            ),
             None => tracing::info!(
                 request_id = %self.request_id,
                 method = %self.method,

@@ -315,3 +315,27 @@ async fn access_log_has_the_fields_and_no_secrets() {
         assert!(!all.contains(secret), "`{secret}` was logged");
     }
 }
+
+/// A client that hangs up mid-body is logged as such (bytes sent, bytes unsent), not as
+/// an ordinary complete 200.
+#[tokio::test]
+async fn a_client_that_leaves_early_is_logged_so() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let logs = logs::capture();
+    let s = TestServer::signed().await;
+    s.root.write("large.bin", &vec![7u8; 8 << 20]);
+    let id = format!("leaves-early-{}", std::process::id());
+    let req = format!(
+        "GET {} HTTP/1.1\r\nHost: t\r\nX-Request-Id: {id}\r\n\r\n",
+        s.raw("large.bin")
+    );
+    let mut c = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    c.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = c.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    drop(c);
+    let line = logs.wait_for(&format!("\"request_id\":\"{id}\"")).await;
+    assert!(line.contains("ended by the client"), "{line}");
+    assert!(line.contains("\"unsent\":"), "{line}");
+}
