@@ -128,7 +128,8 @@ impl LocalSource {
     /// Opens a decoded `local://` path below the root, or refuses it.
     fn open(&self, path: &str) -> Result<File, SourceError> {
         let relative = relative_path(path)?;
-        if relative.is_empty() {
+        // `a.jpg/` names a folder, as open(2) would have it: not the file `a.jpg`
+        if relative.is_empty() || path.ends_with('/') {
             return Err(SourceError::NotFound);
         }
         match open_beneath(&self.root_fd, Path::new(&relative)) {
@@ -371,6 +372,10 @@ mod tests {
             Err(SourceError::NotFound)
         ));
         assert!(matches!(src.head("/sub").await, Err(SourceError::NotFound)));
+        assert!(matches!(
+            src.head("/a.txt/").await,
+            Err(SourceError::NotFound)
+        ));
         assert!(matches!(
             src.head("/a.txt/x").await,
             Err(SourceError::NotFound)
