@@ -99,8 +99,10 @@ pub async fn respond(
         etag: meta.etag.as_deref(),
         last_modified: meta.last_modified,
     };
+    // The response's Date is this second or the next (hyper stamps it when it writes).
+    let now = SystemTime::now();
     let honor_range =
-        match conditional::evaluate(answer.method, answer.request_headers, &validators) {
+        match conditional::evaluate(answer.method, answer.request_headers, &validators, now) {
             Precondition::NotModified => return Ok(not_modified(&answer)),
             Precondition::Failed => {
                 return Err(Error::new(

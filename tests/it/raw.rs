@@ -1,8 +1,10 @@
 //! Raw delivery: headers, Range (every RFC 9110 form), conditionals, HEAD.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use http::Method;
 
-use crate::support::TestServer;
+use crate::support::{TestResponse, TestServer};
 
 fn digits(range: std::ops::RangeInclusive<usize>) -> String {
     range.map(|i| char::from(b'0' + (i % 10) as u8)).collect()
@@ -192,6 +194,58 @@ async fn if_range() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), 1000);
+}
+
+async fn first_two_if_range(s: &TestServer, path: &str, if_range: &str) -> TestResponse {
+    s.get_with(path, &[("range", "bytes=0-1"), ("if-range", if_range)])
+        .await
+}
+
+/// RFC 9110 13.1.5 and 8.8.2.2: an `If-Range` date is a strong validator only when the
+/// file was last modified at least a second before the response's `Date`.
+#[tokio::test]
+async fn if_range_date_is_strong_only_a_second_after_the_change() {
+    let s = TestServer::signed().await;
+    // An hour-old file: its date names one version, so the range is served.
+    let old = std::fs::File::options()
+        .write(true)
+        .open(s.root.path().join("digits.bin"))
+        .unwrap();
+    old.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let path = s.raw("digits.bin");
+    let lm = s
+        .get(&path)
+        .await
+        .header("last-modified")
+        .unwrap()
+        .to_owned();
+    let r = first_two_if_range(&s, &path, &lm).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.text(), "01");
+
+    // A file written in the second of the response may change again within it: the
+    // date is weak and the whole body is sent. Written just after a second starts, so
+    // the answer is almost surely dated the same second; a late answer is retried.
+    let path = s.raw("fresh.bin");
+    for _ in 0..5 {
+        let into_second = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_millis();
+        tokio::time::sleep(Duration::from_millis(u64::from(1010 - into_second))).await;
+        s.root.write("fresh.bin", digits(0..=99).as_bytes());
+        let head = s.request(Method::HEAD, &path, &[]).await;
+        let lm = head.header("last-modified").unwrap().to_owned();
+        let r = first_two_if_range(&s, &path, &lm).await;
+        if r.header("date") != Some(lm.as_str()) {
+            continue;
+        }
+        assert_eq!(r.status, 200, "Last-Modified and Date {lm}");
+        assert_eq!(r.text(), digits(0..=99));
+        return;
+    }
+    panic!("no answer was dated the second its file was written");
 }
 
 #[tokio::test]
