@@ -113,10 +113,7 @@ pub async fn respond(
             Precondition::Proceed { honor_range } => honor_range,
         };
     // Range is defined for GET only (RFC 9110 14.2); HEAD answers as a full GET would.
-    let range_header = answer
-        .request_headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok());
+    let range_header = range::range_field(answer.request_headers);
     let outcome = if honor_range && *answer.method == Method::GET {
         range::evaluate_range(range_header, meta.len)
     } else {

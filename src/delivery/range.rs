@@ -6,6 +6,9 @@
 //! and a length to "full", "these ranges" or "unsatisfiable".
 //!
 //! Decisions:
+//! - `Range` is not a list field: a request with two `Range` field lines has
+//!   no valid ranges-specifier (the lines cannot be combined into one, §5.3),
+//!   so it is ignored (200) like a malformed one, rather than trusting either.
 //! - A header that does not parse as `bytes=range-set`, or names another
 //!   unit, is ignored (200): §14.2 lets a server ignore an invalid
 //!   ranges-specifier and requires ignoring unknown units. The unit is
@@ -26,6 +29,9 @@
 //!   non-zero length is satisfiable there, but no byte can be sent and a 206
 //!   cannot describe an empty range, so that case serves the (empty) full
 //!   representation (200); every other valid Range header gets 416.
+
+use http::HeaderMap;
+use http::header::RANGE;
 
 /// Upper bound on the number of parts in a multipart/byteranges response.
 pub const MAX_RANGES: usize = 16;
@@ -75,6 +81,16 @@ enum Spec {
     Int(u64, Option<u64>),
     /// `-suffix_length`.
     Suffix(u64),
+}
+
+/// The request's one `Range` field value; `None` (serve the whole body) when it
+/// is absent, repeated or not visible ASCII.
+pub fn range_field(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(RANGE).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok(),
+        _ => None,
+    }
 }
 
 pub fn evaluate_range(range_header: Option<&str>, len: u64) -> RangeOutcome {
@@ -281,6 +297,30 @@ mod tests {
         for header in cases {
             assert_eq!(evaluate_range(Some(header), 100), Full, "{header:?}");
         }
+    }
+
+    #[test]
+    fn one_range_field_line_only() {
+        let fields = |lines: &[&[u8]]| {
+            let mut h = HeaderMap::new();
+            for line in lines {
+                h.append(RANGE, http::HeaderValue::from_bytes(line).unwrap());
+            }
+            h
+        };
+        let cases: [(&[&[u8]], Option<&str>); 4] = [
+            (&[], None),
+            (&[b"bytes=0-1"], Some("bytes=0-1")),
+            (&[b"bytes=0-1", b"bytes=2-3"], None),
+            (&[b"bytes=0-1\xff"], None),
+        ];
+        for (lines, want) in cases {
+            let h = fields(lines);
+            assert_eq!(range_field(&h), want, "{lines:?}");
+        }
+        // Two lines, even identical ones, are served whole.
+        let twice = fields(&[b"bytes=0-1", b"bytes=0-1"]);
+        assert_eq!(evaluate_range(range_field(&twice), 100), Full);
     }
 
     #[test]

@@ -91,6 +91,13 @@ async fn unsatisfiable_and_ignored_ranges() {
         assert_eq!(r.status, 200, "{range}");
         assert_eq!(r.body.len(), 1000);
     }
+    // Range is not a list: two field lines are no valid Range, so the same.
+    let r = s
+        .get_with(&path, &[("range", "bytes=0-1"), ("range", "bytes=5-6")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 1000);
+    assert_eq!(r.header("content-range"), None);
 }
 
 #[tokio::test]
