@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{CliOverrides, Config, ConfigErrors};
+use crate::config::{CliOverrides, Config, ConfigErrors, Validation};
 use crate::options::{self, OutputFormat, Presets};
 use crate::pipeline::{self, Settings, Variant};
 use crate::url::signature::Signer;
@@ -130,9 +130,10 @@ pub fn convert(input: &Path, output: &Path, options: &str) -> Result<Variant, St
 pub fn load_config(
     file: Option<&std::path::Path>,
     cli: &CliOverrides,
+    validation: Validation,
 ) -> Result<Config, ConfigErrors> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    Config::load(file, &env, cli)
+    Config::load_with(file, &env, cli, validation)
 }
 
 /// The path (without host) of a signed URL for `source` with `options`.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use aperture::cli::{self, Cli, Command};
-use aperture::config::CliOverrides;
+use aperture::config::{CliOverrides, Validation};
 use aperture::server::threads;
 use aperture::url::signature::Signer;
 use aperture::{App, telemetry};
@@ -13,7 +13,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, listen } => {
-            let config = match cli::load_config(config.as_deref(), &CliOverrides { listen }) {
+            let overrides = CliOverrides { listen };
+            let config = match cli::load_config(config.as_deref(), &overrides, Validation::Full) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{e}");
@@ -42,13 +43,16 @@ fn main() -> ExitCode {
             base64,
             config,
         } => {
-            let config = match cli::load_config(config.as_deref(), &CliOverrides::default()) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(2);
-                }
-            };
+            // signing reads no source: the local root need not exist here
+            let overrides = CliOverrides::default();
+            let config =
+                match cli::load_config(config.as_deref(), &overrides, Validation::SkipLocalRoot) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(2);
+                    }
+                };
             let s = &config.security;
             let signer = Signer::new(s.pairs.clone(), s.signature_size, s.allow_insecure);
             println!(
@@ -85,7 +89,8 @@ fn main() -> ExitCode {
 /// `aperture health`: the address given, else the one `serve` would listen on.
 fn health(addr: Option<String>, config: Option<std::path::PathBuf>) -> ExitCode {
     let overrides = CliOverrides { listen: addr };
-    let listen = match cli::load_config(config.as_deref(), &overrides) {
+    // only the listen address is used: the local root need not exist here
+    let listen = match cli::load_config(config.as_deref(), &overrides, Validation::SkipLocalRoot) {
         Ok(c) => c.server.listen,
         Err(e) => {
             eprintln!("{e}");
