@@ -136,6 +136,39 @@ pub fn load_config(
     Config::load_with(file, &env, cli, validation)
 }
 
+/// `aperture sign`: the signed path for `source` with `options` and `extension`, after
+/// the server's own parse of it (`server::parse_image_path`, with the configured
+/// presets) accepts it, so no path is printed that the server would answer `400`. The
+/// error is that `400`'s one line.
+pub fn sign(
+    config: &Config,
+    source: &str,
+    options: &str,
+    extension: Option<&str>,
+    base64: bool,
+) -> Result<String, String> {
+    let extension = extension.filter(|e| !e.is_empty());
+    // A `/`, `@`, `.`, `?`, `#` or space would end or split the path, and the server
+    // would read another source or extension than the one asked for (`@we/bp` is part
+    // of the source). No format is spelt so, so this is the unknown-format error.
+    if let Some(ext) = extension
+        && !ext
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(options::parse_extension(ext).map_or_else(
+            |e| e.to_string(),
+            |_| format!("`{ext}` cannot be a URL's extension"),
+        ));
+    }
+    let presets = config.parse_presets()?;
+    let s = &config.security;
+    let signer = Signer::new(s.pairs.clone(), s.signature_size, s.allow_insecure);
+    let path = signed_path(&signer, source, options, extension, base64);
+    crate::server::parse_image_path(&path, &presets).map_err(|e| e.public_message().to_owned())?;
+    Ok(path)
+}
+
 /// The path (without host) of a signed URL for `source` with `options`.
 pub fn signed_path(
     signer: &Signer,
@@ -182,3 +215,97 @@ const SOURCE_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'`')
     .add(b'{')
     .add(b'}');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Signing with a key, presets `thumb`, and a local root that does not exist.
+    fn config() -> Config {
+        let mut c = Config::for_tests("/no/such/dir");
+        c.security.pairs = vec![(b"secret".to_vec(), b"hello".to_vec())];
+        c.presets = vec!["thumb=rs:fit:100:100".to_owned()];
+        c
+    }
+
+    #[test]
+    fn sign_prints_only_what_the_server_accepts() {
+        let c = config();
+        let sign = |source, options, ext, base64| sign(&c, source, options, ext, base64);
+        let ok = [
+            (
+                "local:///a.jpg",
+                "rs:fit:300:300",
+                Some("webp"),
+                false,
+                "@webp",
+            ),
+            ("local:///a.jpg", "pr:thumb", Some("PNG"), true, ".PNG"),
+            ("local:///a b@c.jpg", "raw:1", None, false, "/a%20b%40c.jpg"),
+            // the server ignores the extension of raw answers, so any name will do
+            ("local:///a.pdf", "raw:1", Some("pdf"), false, "@pdf"),
+            ("local:///a.jpg", "", Some(""), false, "local:///a.jpg"),
+        ];
+        for (source, options, ext, base64, tail) in ok {
+            let path = sign(source, options, ext, base64).unwrap();
+            assert!(path.ends_with(tail), "{path}");
+        }
+        // The same one line as the server's 400 body.
+        let bad = [
+            ("local:///a.jpg", "bogus:1", None, "unknown option `bogus`"),
+            (
+                "local:///a.jpg",
+                "rs:fit:300:300",
+                Some("xyz"),
+                "invalid option `.xyz`: unknown format `xyz`",
+            ),
+            (
+                "local:///a.jpg",
+                "pr:none",
+                None,
+                "invalid option `pr:none`: unknown preset `none`",
+            ),
+            (
+                "ftp://example.com/a.jpg",
+                "raw:1",
+                None,
+                "invalid URL: unsupported source URL scheme",
+            ),
+            // would be read as the source `/a.jpg@we/bp`, without an extension
+            (
+                "local:///a.jpg",
+                "raw:1",
+                Some("we/bp"),
+                "invalid option `.we/bp`: unknown format `we/bp`",
+            ),
+            (
+                "local:///a.jpg",
+                "",
+                Some("a.b"),
+                "invalid option `.a.b`: unknown format `a.b`",
+            ),
+            (
+                "local:///a.jpg",
+                "",
+                Some("png?x"),
+                "invalid option `.png?x`: unknown format `png?x`",
+            ),
+        ];
+        for (source, options, ext, want) in bad {
+            for base64 in [false, true] {
+                assert_eq!(sign(source, options, ext, base64), Err(want.to_owned()));
+            }
+        }
+    }
+
+    #[test]
+    fn sign_names_a_bad_preset_setting() {
+        let mut c = config();
+        c.presets = vec!["broken".to_owned()];
+        let err = sign(&c, "local:///a.jpg", "raw:1", None, false).unwrap_err();
+        assert!(
+            err.starts_with("options.presets (APERTURE_PRESETS): "),
+            "{err}"
+        );
+    }
+}

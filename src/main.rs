@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use aperture::cli::{self, Cli, Command};
 use aperture::config::{CliOverrides, Validation};
 use aperture::server::threads;
-use aperture::url::signature::Signer;
 use aperture::{App, telemetry};
 use clap::Parser;
 
@@ -53,13 +52,16 @@ fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 };
-            let s = &config.security;
-            let signer = Signer::new(s.pairs.clone(), s.signature_size, s.allow_insecure);
-            println!(
-                "{}",
-                cli::signed_path(&signer, &source, &options, extension.as_deref(), base64)
-            );
-            ExitCode::SUCCESS
+            match cli::sign(&config, &source, &options, extension.as_deref(), base64) {
+                Ok(path) => {
+                    println!("{path}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("aperture sign: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Convert {
             input,

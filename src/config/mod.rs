@@ -20,7 +20,7 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
 
-use crate::options::OutputFormat;
+use crate::options::{OutputFormat, Presets};
 pub use env::ENV_KEYS;
 pub use s3::{BucketSettings, MAX_PRESIGN_EXPIRY, S3Settings, StaticCredentials};
 pub use values::parse_duration;
@@ -346,6 +346,12 @@ impl Config {
                 Err(ConfigErrors(errors))
             }
         }
+    }
+
+    /// `options.presets` parsed; an error is one line naming the setting.
+    pub fn parse_presets(&self) -> Result<Presets, String> {
+        Presets::parse(&self.presets)
+            .map_err(|e| format!("options.presets (APERTURE_PRESETS): {e}"))
     }
 
     /// The embedded defaults with a few test-friendly changes: listen on an ephemeral
