@@ -3,6 +3,7 @@
 //! (the container's HEALTHCHECK).
 
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -73,17 +74,30 @@ pub enum Command {
     },
 }
 
-/// `aperture health`: one `GET /health` over HTTP/1.1 to `addr` (an unspecified
-/// address such as 0.0.0.0 is probed on loopback). Returns the reason on failure.
-pub fn health(addr: std::net::SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
-    use std::io::{Read, Write};
-    let mut addr = addr;
+/// Where a client on this machine reaches a server listening on `addr`: a server bound
+/// to the unspecified address (0.0.0.0, `::`, e.g. when only `PORT` is set) listens on
+/// loopback too, and the unspecified address itself is nothing to connect to.
+pub fn reachable(mut addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr {
-            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
         });
     }
+    addr
+}
+
+/// The `try:` line `serve` prints: a curl of `example_path` that works from this machine.
+pub fn try_line(listening: SocketAddr, example_path: &str) -> String {
+    let addr = reachable(listening);
+    format!("try: curl -sS -o sunset.jpg -D - http://{addr}{example_path}")
+}
+
+/// `aperture health`: one `GET /health` over HTTP/1.1 to `addr` (an unspecified
+/// address such as 0.0.0.0 is probed on loopback). Returns the reason on failure.
+pub fn health(addr: SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let addr = reachable(addr);
     let fail = |e: std::io::Error| format!("{addr}: {e}");
     let mut conn = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(fail)?;
     conn.set_read_timeout(Some(timeout)).map_err(fail)?;
@@ -295,6 +309,21 @@ mod tests {
             for base64 in [false, true] {
                 assert_eq!(sign(source, options, ext, base64), Err(want.to_owned()));
             }
+        }
+    }
+
+    #[test]
+    fn try_line_names_an_address_to_connect_to() {
+        let cases = [
+            ("0.0.0.0:8080", "http://127.0.0.1:8080/sig/raw:1"),
+            ("[::]:8080", "http://[::1]:8080/sig/raw:1"),
+            ("127.0.0.1:5000", "http://127.0.0.1:5000/sig/raw:1"),
+            ("192.0.2.7:80", "http://192.0.2.7:80/sig/raw:1"),
+            ("[2001:db8::1]:443", "http://[2001:db8::1]:443/sig/raw:1"),
+        ];
+        for (listening, url) in cases {
+            let line = try_line(listening.parse().unwrap(), "/sig/raw:1");
+            assert_eq!(line, format!("try: curl -sS -o sunset.jpg -D - {url}"));
         }
     }
 

@@ -124,14 +124,11 @@ async fn run(config: aperture::Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let addr = listeners[0]
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| listen.to_string());
+    let addr = listeners[0].local_addr().unwrap_or(listen);
     let example = cli::signed_path(&app.signer, "local:///sunset.jpg", "raw:1", None, false);
     tracing::info!("aperture listening on http://{addr}");
     println!("aperture listening on http://{addr}");
-    println!("try: curl -sS -o sunset.jpg -D - http://{addr}{example}");
+    println!("{}", cli::try_line(addr, &example));
     if let Err(e) = threads::serve_per_core(listeners, app, shutdown_signal()).await {
         eprintln!("aperture: serving failed: {e}");
         return ExitCode::FAILURE;
