@@ -3,11 +3,12 @@
 //! (the container's HEALTHCHECK).
 
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{CliOverrides, Config, ConfigErrors};
+use crate::config::{CliOverrides, Config, ConfigErrors, Validation};
 use crate::options::{self, OutputFormat, Presets};
 use crate::pipeline::{self, Settings, Variant};
 use crate::url::signature::Signer;
@@ -73,17 +74,30 @@ pub enum Command {
     },
 }
 
-/// `aperture health`: one `GET /health` over HTTP/1.1 to `addr` (an unspecified
-/// address such as 0.0.0.0 is probed on loopback). Returns the reason on failure.
-pub fn health(addr: std::net::SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
-    use std::io::{Read, Write};
-    let mut addr = addr;
+/// Where a client on this machine reaches a server listening on `addr`: a server bound
+/// to the unspecified address (0.0.0.0, `::`, e.g. when only `PORT` is set) listens on
+/// loopback too, and the unspecified address itself is nothing to connect to.
+pub fn reachable(mut addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr {
-            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
         });
     }
+    addr
+}
+
+/// The `try:` line `serve` prints: a curl of `example_path` that works from this machine.
+pub fn try_line(listening: SocketAddr, example_path: &str) -> String {
+    let addr = reachable(listening);
+    format!("try: curl -sS -o sunset.jpg -D - http://{addr}{example_path}")
+}
+
+/// `aperture health`: one `GET /health` over HTTP/1.1 to `addr` (an unspecified
+/// address such as 0.0.0.0 is probed on loopback). Returns the reason on failure.
+pub fn health(addr: SocketAddr, timeout: std::time::Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let addr = reachable(addr);
     let fail = |e: std::io::Error| format!("{addr}: {e}");
     let mut conn = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(fail)?;
     conn.set_read_timeout(Some(timeout)).map_err(fail)?;
@@ -130,9 +144,43 @@ pub fn convert(input: &Path, output: &Path, options: &str) -> Result<Variant, St
 pub fn load_config(
     file: Option<&std::path::Path>,
     cli: &CliOverrides,
+    validation: Validation,
 ) -> Result<Config, ConfigErrors> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    Config::load(file, &env, cli)
+    Config::load_with(file, &env, cli, validation)
+}
+
+/// `aperture sign`: the signed path for `source` with `options` and `extension`, after
+/// the server's own parse of it (`server::parse_image_path`, with the configured
+/// presets) accepts it, so no path is printed that the server would answer `400`. The
+/// error is that `400`'s one line.
+pub fn sign(
+    config: &Config,
+    source: &str,
+    options: &str,
+    extension: Option<&str>,
+    base64: bool,
+) -> Result<String, String> {
+    let extension = extension.filter(|e| !e.is_empty());
+    // A `/`, `@`, `.`, `?`, `#` or space would end or split the path, and the server
+    // would read another source or extension than the one asked for (`@we/bp` is part
+    // of the source). No format is spelt so, so this is the unknown-format error.
+    if let Some(ext) = extension
+        && !ext
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(options::parse_extension(ext).map_or_else(
+            |e| e.to_string(),
+            |_| format!("`{ext}` cannot be a URL's extension"),
+        ));
+    }
+    let presets = config.parse_presets()?;
+    let s = &config.security;
+    let signer = Signer::new(s.pairs.clone(), s.signature_size, s.allow_insecure);
+    let path = signed_path(&signer, source, options, extension, base64);
+    crate::server::parse_image_path(&path, &presets).map_err(|e| e.public_message().to_owned())?;
+    Ok(path)
 }
 
 /// The path (without host) of a signed URL for `source` with `options`.
@@ -181,3 +229,112 @@ const SOURCE_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'`')
     .add(b'{')
     .add(b'}');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Signing with a key, presets `thumb`, and a local root that does not exist.
+    fn config() -> Config {
+        let mut c = Config::for_tests("/no/such/dir");
+        c.security.pairs = vec![(b"secret".to_vec(), b"hello".to_vec())];
+        c.presets = vec!["thumb=rs:fit:100:100".to_owned()];
+        c
+    }
+
+    #[test]
+    fn sign_prints_only_what_the_server_accepts() {
+        let c = config();
+        let sign = |source, options, ext, base64| sign(&c, source, options, ext, base64);
+        let ok = [
+            (
+                "local:///a.jpg",
+                "rs:fit:300:300",
+                Some("webp"),
+                false,
+                "@webp",
+            ),
+            ("local:///a.jpg", "pr:thumb", Some("PNG"), true, ".PNG"),
+            ("local:///a b@c.jpg", "raw:1", None, false, "/a%20b%40c.jpg"),
+            // the server ignores the extension of raw answers, so any name will do
+            ("local:///a.pdf", "raw:1", Some("pdf"), false, "@pdf"),
+            ("local:///a.jpg", "", Some(""), false, "local:///a.jpg"),
+        ];
+        for (source, options, ext, base64, tail) in ok {
+            let path = sign(source, options, ext, base64).unwrap();
+            assert!(path.ends_with(tail), "{path}");
+        }
+        // The same one line as the server's 400 body.
+        let bad = [
+            ("local:///a.jpg", "bogus:1", None, "unknown option `bogus`"),
+            (
+                "local:///a.jpg",
+                "rs:fit:300:300",
+                Some("xyz"),
+                "invalid option `.xyz`: unknown format `xyz`",
+            ),
+            (
+                "local:///a.jpg",
+                "pr:none",
+                None,
+                "invalid option `pr:none`: unknown preset `none`",
+            ),
+            (
+                "ftp://example.com/a.jpg",
+                "raw:1",
+                None,
+                "invalid URL: unsupported source URL scheme",
+            ),
+            // would be read as the source `/a.jpg@we/bp`, without an extension
+            (
+                "local:///a.jpg",
+                "raw:1",
+                Some("we/bp"),
+                "invalid option `.we/bp`: unknown format `we/bp`",
+            ),
+            (
+                "local:///a.jpg",
+                "",
+                Some("a.b"),
+                "invalid option `.a.b`: unknown format `a.b`",
+            ),
+            (
+                "local:///a.jpg",
+                "",
+                Some("png?x"),
+                "invalid option `.png?x`: unknown format `png?x`",
+            ),
+        ];
+        for (source, options, ext, want) in bad {
+            for base64 in [false, true] {
+                assert_eq!(sign(source, options, ext, base64), Err(want.to_owned()));
+            }
+        }
+    }
+
+    #[test]
+    fn try_line_names_an_address_to_connect_to() {
+        let cases = [
+            ("0.0.0.0:8080", "http://127.0.0.1:8080/sig/raw:1"),
+            ("[::]:8080", "http://[::1]:8080/sig/raw:1"),
+            ("127.0.0.1:5000", "http://127.0.0.1:5000/sig/raw:1"),
+            ("192.0.2.7:80", "http://192.0.2.7:80/sig/raw:1"),
+            ("[2001:db8::1]:443", "http://[2001:db8::1]:443/sig/raw:1"),
+        ];
+        for (listening, url) in cases {
+            let line = try_line(listening.parse().unwrap(), "/sig/raw:1");
+            assert_eq!(line, format!("try: curl -sS -o sunset.jpg -D - {url}"));
+        }
+    }
+
+    #[test]
+    fn sign_names_a_bad_preset_setting() {
+        let mut c = config();
+        c.presets = vec!["broken".to_owned()];
+        let err = sign(&c, "local:///a.jpg", "raw:1", None, false).unwrap_err();
+        assert!(
+            err.starts_with("options.presets (APERTURE_PRESETS): "),
+            "{err}"
+        );
+    }
+}

@@ -3,9 +3,8 @@
 use std::process::ExitCode;
 
 use aperture::cli::{self, Cli, Command};
-use aperture::config::CliOverrides;
+use aperture::config::{CliOverrides, Validation};
 use aperture::server::threads;
-use aperture::url::signature::Signer;
 use aperture::{App, telemetry};
 use clap::Parser;
 
@@ -13,7 +12,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config, listen } => {
-            let config = match cli::load_config(config.as_deref(), &CliOverrides { listen }) {
+            let overrides = CliOverrides { listen };
+            let config = match cli::load_config(config.as_deref(), &overrides, Validation::Full) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("{e}");
@@ -42,20 +42,26 @@ fn main() -> ExitCode {
             base64,
             config,
         } => {
-            let config = match cli::load_config(config.as_deref(), &CliOverrides::default()) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("{e}");
-                    return ExitCode::from(2);
+            // signing reads no source: the local root need not exist here
+            let overrides = CliOverrides::default();
+            let config =
+                match cli::load_config(config.as_deref(), &overrides, Validation::SkipLocalRoot) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::from(2);
+                    }
+                };
+            match cli::sign(&config, &source, &options, extension.as_deref(), base64) {
+                Ok(path) => {
+                    println!("{path}");
+                    ExitCode::SUCCESS
                 }
-            };
-            let s = &config.security;
-            let signer = Signer::new(s.pairs.clone(), s.signature_size, s.allow_insecure);
-            println!(
-                "{}",
-                cli::signed_path(&signer, &source, &options, extension.as_deref(), base64)
-            );
-            ExitCode::SUCCESS
+                Err(e) => {
+                    eprintln!("aperture sign: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Convert {
             input,
@@ -85,7 +91,8 @@ fn main() -> ExitCode {
 /// `aperture health`: the address given, else the one `serve` would listen on.
 fn health(addr: Option<String>, config: Option<std::path::PathBuf>) -> ExitCode {
     let overrides = CliOverrides { listen: addr };
-    let listen = match cli::load_config(config.as_deref(), &overrides) {
+    // only the listen address is used: the local root need not exist here
+    let listen = match cli::load_config(config.as_deref(), &overrides, Validation::SkipLocalRoot) {
         Ok(c) => c.server.listen,
         Err(e) => {
             eprintln!("{e}");
@@ -117,14 +124,11 @@ async fn run(config: aperture::Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let addr = listeners[0]
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| listen.to_string());
+    let addr = listeners[0].local_addr().unwrap_or(listen);
     let example = cli::signed_path(&app.signer, "local:///sunset.jpg", "raw:1", None, false);
     tracing::info!("aperture listening on http://{addr}");
     println!("aperture listening on http://{addr}");
-    println!("try: curl -sS -o sunset.jpg -D - http://{addr}{example}");
+    println!("{}", cli::try_line(addr, &example));
     if let Err(e) = threads::serve_per_core(listeners, app, shutdown_signal()).await {
         eprintln!("aperture: serving failed: {e}");
         return ExitCode::FAILURE;

@@ -42,8 +42,7 @@ impl App {
     pub fn new(config: Config) -> Result<App, String> {
         let sec = &config.security;
         let signer = Signer::new(sec.pairs.clone(), sec.signature_size, sec.allow_insecure);
-        let presets = Presets::parse(&config.presets)
-            .map_err(|e| format!("options.presets (APERTURE_PRESETS): {e}"))?;
+        let presets = config.parse_presets()?;
         let local = LocalSource::new(&config.sources.local_root).map_err(|e| {
             format!(
                 "sources.local_root (APERTURE_LOCAL_ROOT): `{}`: {e}",

@@ -20,7 +20,7 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
 
-use crate::options::OutputFormat;
+use crate::options::{OutputFormat, Presets};
 pub use env::ENV_KEYS;
 pub use s3::{BucketSettings, MAX_PRESIGN_EXPIRY, S3Settings, StaticCredentials};
 pub use values::parse_duration;
@@ -167,6 +167,17 @@ pub struct CliOverrides {
     pub listen: Option<String>,
 }
 
+/// How much of the outside world [`Config::load_with`] checks besides the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validation {
+    /// Everything `serve` relies on, including that `sources.local_root` is a directory.
+    Full,
+    /// For the commands that never read a source (`sign`, `health`): the local root is
+    /// not looked up, so they run from any directory (a container's HEALTHCHECK runs
+    /// in its working directory, which need not hold the default `samples/`).
+    SkipLocalRoot,
+}
+
 /// Every problem found while loading, one line each.
 #[derive(Debug)]
 pub struct ConfigErrors(pub Vec<String>);
@@ -288,11 +299,22 @@ struct RawTelemetry {
 
 impl Config {
     /// Layer defaults, the optional file, the `APERTURE_*` entries of `env` and the CLI
-    /// overrides, then validate. `env` is the process environment in production.
+    /// overrides, then validate fully (as `serve` needs). `env` is the process
+    /// environment in production.
     pub fn load(
         file: Option<&Path>,
         env: &BTreeMap<String, String>,
         cli: &CliOverrides,
+    ) -> Result<Config, ConfigErrors> {
+        Config::load_with(file, env, cli, Validation::Full)
+    }
+
+    /// [`Config::load`] with the checks `validation` asks for.
+    pub fn load_with(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        cli: &CliOverrides,
+        validation: Validation,
     ) -> Result<Config, ConfigErrors> {
         let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
         if let Some(path) = file {
@@ -316,7 +338,7 @@ impl Config {
                 return Err(ConfigErrors(errors));
             }
         };
-        match validate::validate(raw) {
+        match validate::validate(raw, validation) {
             Ok(config) if errors.is_empty() => Ok(config),
             Ok(_) => Err(ConfigErrors(errors)),
             Err(more) => {
@@ -326,10 +348,18 @@ impl Config {
         }
     }
 
+    /// `options.presets` parsed; an error is one line naming the setting.
+    pub fn parse_presets(&self) -> Result<Presets, String> {
+        Presets::parse(&self.presets)
+            .map_err(|e| format!("options.presets (APERTURE_PRESETS): {e}"))
+    }
+
     /// The embedded defaults with a few test-friendly changes: listen on an ephemeral
-    /// loopback port and serve `local_root`.
+    /// loopback port and serve `local_root` (the default root is not looked up, so
+    /// this works from any directory).
     pub fn for_tests(local_root: impl Into<PathBuf>) -> Config {
-        let mut config = Config::load(None, &BTreeMap::new(), &CliOverrides::default())
+        let (env, cli) = (BTreeMap::new(), CliOverrides::default());
+        let mut config = Config::load_with(None, &env, &cli, Validation::SkipLocalRoot)
             .expect("embedded defaults are valid");
         config.server.listen = "127.0.0.1:0".parse().expect("literal address");
         config.sources.local_root = local_root.into();

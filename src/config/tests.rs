@@ -66,6 +66,20 @@ fn text_settings_from_env_are_taken_as_written() {
 }
 
 #[test]
+fn only_full_validation_needs_the_local_root() {
+    let missing = [("APERTURE_LOCAL_ROOT", "/no/such/dir")];
+    let err = load(&missing).unwrap_err().to_string();
+    assert!(err.contains("`/no/such/dir` is not a directory"), "{err}");
+    let skip = Validation::SkipLocalRoot;
+    let c = Config::load_with(None, &env(&missing), &CliOverrides::default(), skip).unwrap();
+    assert_eq!(c.sources.local_root, Path::new("/no/such/dir"));
+    // Only the lookup is skipped: the value must still be there.
+    let empty = env(&[("APERTURE_LOCAL_ROOT", "")]);
+    let err = Config::load_with(None, &empty, &CliOverrides::default(), skip).unwrap_err();
+    assert!(err.to_string().contains("must not be empty"), "{err}");
+}
+
+#[test]
 fn port_is_honoured_only_without_listen() {
     let c = load(&[("PORT", "5000")]).unwrap();
     assert_eq!(c.server.listen.to_string(), "0.0.0.0:5000");

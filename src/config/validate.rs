@@ -18,7 +18,7 @@ impl Problems {
     }
 }
 
-pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
+pub(super) fn validate(raw: Raw, validation: Validation) -> Result<Config, Vec<String>> {
     let mut p = Problems(Vec::new());
 
     let listen = parse_listen(&raw.server.listen.0).unwrap_or_else(|e| {
@@ -77,7 +77,7 @@ pub(super) fn validate(raw: Raw) -> Result<Config, Vec<String>> {
     let local_root = PathBuf::from(&raw.sources.local_root.0);
     if raw.sources.local_root.0.is_empty() {
         p.add("sources.local_root", "must not be empty");
-    } else if !local_root.is_dir() {
+    } else if validation == Validation::Full && !local_root.is_dir() {
         p.add(
             "sources.local_root",
             format!("`{}` is not a directory", local_root.display()),

@@ -105,8 +105,10 @@ pub async fn respond(
         etag: meta.etag.as_deref(),
         last_modified: meta.last_modified,
     };
+    // The response's Date is this second or the next (hyper stamps it when it writes).
+    let now = SystemTime::now();
     let honor_range =
-        match conditional::evaluate(answer.method, answer.request_headers, &validators) {
+        match conditional::evaluate(answer.method, answer.request_headers, &validators, now) {
             Precondition::NotModified => return Ok(not_modified(&answer)),
             Precondition::Failed => {
                 return Err(Error::new(
@@ -117,10 +119,7 @@ pub async fn respond(
             Precondition::Proceed { honor_range } => honor_range,
         };
     // Range is defined for GET only (RFC 9110 14.2); HEAD answers as a full GET would.
-    let range_header = answer
-        .request_headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok());
+    let range_header = range::range_field(answer.request_headers);
     let outcome = if honor_range && *answer.method == Method::GET {
         range::evaluate_range(range_header, meta.len)
     } else {

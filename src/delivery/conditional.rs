@@ -18,10 +18,16 @@
 //! - Range handling is defined for GET only (§14.2), so `honor_range` is
 //!   false for every other method, HEAD included.
 //! - `If-Range` with an entity-tag needs a strong match (§13.1.5); a date
-//!   must equal `Last-Modified` exactly. Blobs are immutable per version, so
-//!   their `Last-Modified` is treated as a strong validator (§8.8.2.2).
-//!   Anything else (weak tag, bad date, repeated field) ignores the Range,
-//!   which is always safe: the client receives the whole representation.
+//!   must equal `Last-Modified` exactly, and `Last-Modified` must be at least
+//!   one second before `now`. A date is only a strong validator when the
+//!   representation cannot have changed again within the second it names
+//!   (§8.8.2.2): a file modified in the second the response is generated may
+//!   be modified once more in that second and keep the same date. The caller
+//!   passes the current time; hyper stamps the response's `Date` at or after
+//!   it, so a date a second before `now` is a second before `Date` too.
+//!   Anything else (weak tag, bad date, fresh date, repeated field) ignores
+//!   the Range, which is always safe: the client receives the whole
+//!   representation.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,7 +51,13 @@ pub enum Precondition {
     Failed,
 }
 
-pub fn evaluate(method: &Method, headers: &HeaderMap, v: &Validators) -> Precondition {
+/// `now` is the time the response is generated (only `If-Range` dates use it).
+pub fn evaluate(
+    method: &Method,
+    headers: &HeaderMap,
+    v: &Validators,
+    now: SystemTime,
+) -> Precondition {
     let safe = method == Method::GET || method == Method::HEAD;
     let current = v.etag.and_then(parse_single_tag);
     let modified_secs = v.last_modified.map(unix_secs);
@@ -77,7 +89,8 @@ pub fn evaluate(method: &Method, headers: &HeaderMap, v: &Validators) -> Precond
         return Precondition::NotModified;
     }
 
-    let honor_range = method == Method::GET && if_range_holds(headers, current, modified_secs);
+    let strong_date = modified_secs.filter(|&m| m < unix_secs(now));
+    let honor_range = method == Method::GET && if_range_holds(headers, current, strong_date);
     Precondition::Proceed { honor_range }
 }
 
@@ -201,6 +214,7 @@ fn unix_secs(t: SystemTime) -> i64 {
     }
 }
 
+/// `modified` is `Last-Modified` in seconds, `None` when unknown or not strong.
 fn if_range_holds(headers: &HeaderMap, current: Option<EntityTag>, modified: Option<i64>) -> bool {
     let mut values = headers.get_all(IF_RANGE).iter();
     let Some(value) = values.next() else {
@@ -248,7 +262,17 @@ mod tests {
         UNIX_EPOCH + Duration::from_millis(784_111_777_500)
     }
 
+    /// Evaluated a day after `LM`, when its date is a strong validator.
     fn run(
+        method: Method,
+        fields: &[(&'static str, &'static str)],
+        v: &Validators,
+    ) -> Precondition {
+        run_at(lm() + Duration::from_secs(86_400), method, fields, v)
+    }
+
+    fn run_at(
+        now: SystemTime,
         method: Method,
         fields: &[(&'static str, &'static str)],
         v: &Validators,
@@ -257,7 +281,7 @@ mod tests {
         for (name, value) in fields {
             headers.append(*name, value.parse().unwrap());
         }
-        evaluate(&method, &headers, v)
+        evaluate(&method, &headers, v, now)
     }
 
     #[test]
@@ -329,6 +353,34 @@ mod tests {
                 "case {i}: {method} {fields:?}"
             );
         }
+    }
+
+    #[test]
+    fn if_range_date_needs_last_modified_a_second_before_now() {
+        let v = Validators {
+            etag: Some(ETAG),
+            last_modified: Some(lm()),
+        };
+        let range = [("range", "bytes=0-1"), ("if-range", LM)];
+        let lm_second = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let cases = [
+            // modified in the second the response is generated: weak, whole body
+            (lm(), NO_RANGE),
+            (lm_second + Duration::from_millis(999), NO_RANGE),
+            // a clock behind the file's date says nothing either
+            (lm_second - Duration::from_secs(5), NO_RANGE),
+            // the next second on: the date cannot change any more
+            (lm_second + Duration::from_secs(1), GO),
+            (lm_second + Duration::from_secs(3600), GO),
+        ];
+        for (now, want) in cases {
+            assert_eq!(run_at(now, Method::GET, &range, &v), want, "{now:?}");
+        }
+        // Entity-tags and the other date conditions do not depend on the clock.
+        let tag = [("if-range", ETAG)];
+        assert_eq!(run_at(lm(), Method::GET, &tag, &v), GO);
+        let ims = [("if-modified-since", LM)];
+        assert_eq!(run_at(lm(), Method::GET, &ims, &v), NotModified);
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! and a length to "full", "these ranges" or "unsatisfiable".
 //!
 //! Decisions:
+//! - `Range` is not a list field: a request with two `Range` field lines has
+//!   no valid ranges-specifier (the lines cannot be combined into one, §5.3),
+//!   so it is ignored (200) like a malformed one, rather than trusting either.
 //! - A header that does not parse as `bytes=range-set`, or names another
 //!   unit, is ignored (200): §14.2 lets a server ignore an invalid
 //!   ranges-specifier and requires ignoring unknown units. The unit is
@@ -15,17 +18,21 @@
 //!   (§5.6.1.2). Numbers too large for u64 saturate, which keeps their
 //!   meaning (past the end / clamp to the end / whole representation).
 //! - Unsatisfiable members of a list are dropped; if none is left → 416.
-//! - Overlapping and adjacent ranges are coalesced and the result is sorted
-//!   by offset (§14.6 permits coalescing "regardless of the order" given).
-//!   §14.6 says parts SHOULD otherwise follow request order; we sort anyway
-//!   so the output is canonical, and multipart clients match parts by their
-//!   Content-Range, not by position.
+//! - Ranges that neither overlap nor touch keep the order the request gave
+//!   (§15.3.7.2: parts SHOULD be sent in the order requested, e.g. a reader
+//!   asking for a file's index at the end before its header). When any two
+//!   overlap or touch they are coalesced, and then every range of the answer
+//!   is sorted by offset: §15.3.7.2 exempts coalesced ranges from the order,
+//!   and a partly kept order would be no easier for a client to rely on.
 //! - More than [`MAX_RANGES`] ranges after coalescing → full 200 response
 //!   (§14.2 allows ignoring many small ranges; protects against amplification).
 //! - Zero-length representation: per §14.1.1 only a suffix-range with a
 //!   non-zero length is satisfiable there, but no byte can be sent and a 206
 //!   cannot describe an empty range, so that case serves the (empty) full
 //!   representation (200); every other valid Range header gets 416.
+
+use http::HeaderMap;
+use http::header::RANGE;
 
 /// Upper bound on the number of parts in a multipart/byteranges response.
 pub const MAX_RANGES: usize = 16;
@@ -63,7 +70,8 @@ pub enum RangeOutcome {
     /// No Range header, or one that is ignored: 200 with the full body.
     Full,
     /// 206: one range (single part) or several (multipart/byteranges),
-    /// sorted, non-overlapping, non-adjacent.
+    /// non-overlapping, non-adjacent; in request order, or sorted by offset
+    /// when some were coalesced.
     Partial(Vec<ByteRange>),
     /// 416 with `Content-Range: bytes */LEN`.
     Unsatisfiable,
@@ -75,6 +83,16 @@ enum Spec {
     Int(u64, Option<u64>),
     /// `-suffix_length`.
     Suffix(u64),
+}
+
+/// The request's one `Range` field value; `None` (serve the whole body) when it
+/// is absent, repeated or not visible ASCII.
+pub fn range_field(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(RANGE).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok(),
+        _ => None,
+    }
 }
 
 pub fn evaluate_range(range_header: Option<&str>, len: u64) -> RangeOutcome {
@@ -89,7 +107,7 @@ pub fn evaluate_range(range_header: Option<&str>, len: u64) -> RangeOutcome {
         };
     }
     let last = len - 1;
-    let mut ranges: Vec<ByteRange> = specs
+    let ranges: Vec<ByteRange> = specs
         .into_iter()
         .filter_map(|spec| match spec {
             Spec::Int(first, _) if first > last => None,
@@ -101,9 +119,10 @@ pub fn evaluate_range(range_header: Option<&str>, len: u64) -> RangeOutcome {
     if ranges.is_empty() {
         return RangeOutcome::Unsatisfiable;
     }
-    ranges.sort_unstable();
-    let mut merged: Vec<ByteRange> = Vec::with_capacity(ranges.len());
-    for r in ranges {
+    let mut sorted = ranges.clone();
+    sorted.sort_unstable();
+    let mut merged: Vec<ByteRange> = Vec::with_capacity(sorted.len());
+    for r in sorted {
         match merged.last_mut() {
             // `end < u64::MAX` always holds here because end <= len - 1.
             Some(prev) if r.start <= prev.end + 1 => prev.end = prev.end.max(r.end),
@@ -113,7 +132,12 @@ pub fn evaluate_range(range_header: Option<&str>, len: u64) -> RangeOutcome {
     if merged.len() > MAX_RANGES {
         return RangeOutcome::Full;
     }
-    RangeOutcome::Partial(merged)
+    // Every coalescing step removes one range, so equal counts mean none happened.
+    RangeOutcome::Partial(if merged.len() == ranges.len() {
+        ranges
+    } else {
+        merged
+    })
 }
 
 /// `None` means "not a valid bytes ranges-specifier": the caller ignores it.
@@ -215,16 +239,26 @@ mod tests {
             ),
             (Some("bytes=0-1,,5-6,"), 100, p(&[(0, 1), (5, 6)])),
             (Some(" bytes=1-2 "), 100, p(&[(1, 2)])),
-            // Sorted, overlapping and adjacent merged, gaps kept.
+            // Disjoint ranges keep the request's order.
+            (Some("bytes=8-,0-1"), 10, p(&[(8, 9), (0, 1)])),
+            (
+                Some("bytes=5-6,-1,0-1"),
+                100,
+                p(&[(5, 6), (99, 99), (0, 1)]),
+            ),
+            // Overlapping and adjacent merged, gaps kept, then all sorted.
             (
                 Some("bytes=50-60,0-9,10-19,55-70,80-"),
                 100,
                 p(&[(0, 19), (50, 70), (80, 99)]),
             ),
+            (Some("bytes=8-,0-1,1-2"), 10, p(&[(0, 2), (8, 9)])),
+            (Some("bytes=8-,0-1,0-1"), 10, p(&[(0, 1), (8, 9)])),
             (Some("bytes=0-,-10"), 100, p(&[(0, 99)])),
             (Some("bytes=0-0,2-2"), 100, p(&[(0, 0), (2, 2)])),
-            // Unsatisfiable members dropped.
+            // Unsatisfiable members dropped, the others' order kept.
             (Some("bytes=200-300,0-1"), 100, p(&[(0, 1)])),
+            (Some("bytes=9-9,200-,3-4"), 100, p(&[(9, 9), (3, 4)])),
             (Some("bytes=-0,5-"), 100, p(&[(5, 99)])),
         ];
         for (header, len, want) in cases {
@@ -284,6 +318,30 @@ mod tests {
     }
 
     #[test]
+    fn one_range_field_line_only() {
+        let fields = |lines: &[&[u8]]| {
+            let mut h = HeaderMap::new();
+            for line in lines {
+                h.append(RANGE, http::HeaderValue::from_bytes(line).unwrap());
+            }
+            h
+        };
+        let cases: [(&[&[u8]], Option<&str>); 4] = [
+            (&[], None),
+            (&[b"bytes=0-1"], Some("bytes=0-1")),
+            (&[b"bytes=0-1", b"bytes=2-3"], None),
+            (&[b"bytes=0-1\xff"], None),
+        ];
+        for (lines, want) in cases {
+            let h = fields(lines);
+            assert_eq!(range_field(&h), want, "{lines:?}");
+        }
+        // Two lines, even identical ones, are served whole.
+        let twice = fields(&[b"bytes=0-1", b"bytes=0-1"]);
+        assert_eq!(evaluate_range(range_field(&twice), 100), Full);
+    }
+
+    #[test]
     fn zero_length_suffix_serves_full() {
         for header in ["bytes=-1", "bytes=-5,0-"] {
             assert_eq!(evaluate_range(Some(header), 0), Full, "{header}");
@@ -332,8 +390,10 @@ mod tests {
                                     v.iter().all(|r| r.start <= r.end && r.end < len),
                                     "{header}"
                                 );
+                                let mut sorted = v.clone();
+                                sorted.sort_unstable();
                                 assert!(
-                                    v.windows(2).all(|w| w[0].end + 1 < w[1].start),
+                                    sorted.windows(2).all(|w| w[0].end + 1 < w[1].start),
                                     "{header}"
                                 );
                                 checked += 1;

@@ -9,6 +9,8 @@
 //! `If-None-Match: *`) and HEAD take the plain HEAD-then-GET path, where aperture alone
 //! evaluates everything, as for local files.
 
+use std::time::SystemTime;
+
 use http::Method;
 use http::header::{self, HeaderMap};
 
@@ -69,7 +71,8 @@ pub async fn open(
                 etag: etag.as_deref(),
                 last_modified,
             };
-            let agrees = conditional::evaluate(method, headers, &v) == Precondition::NotModified;
+            let agrees = conditional::evaluate(method, headers, &v, SystemTime::now())
+                == Precondition::NotModified;
             agrees.then_some(Opened::NotModified {
                 meta: BlobMeta {
                     len: 0,
@@ -88,7 +91,7 @@ pub async fn open(
 struct Plan<'a> {
     range: Option<RangeRequest>,
     if_none_match: Option<&'a str>,
-    if_modified_since: Option<std::time::SystemTime>,
+    if_modified_since: Option<SystemTime>,
 }
 
 fn plan<'a>(method: &Method, headers: &'a HeaderMap) -> Option<Plan<'a>> {

@@ -41,7 +41,7 @@ mod tests;
 pub use args::{MAX_DIMENSION, MAX_DPR, MAX_SIGMA};
 pub use error::{OptionError, OptionErrorKind};
 pub use model::ProcessingOptions;
-pub use parse::{parse, split_option_segments};
+pub use parse::{parse, parse_extension, split_option_segments};
 pub use presets::Presets;
 pub use types::{
     Crop, Extend, Flip, Gravity, GravityType, OutputFormat, Padding, ResizingAlgorithm,

@@ -108,12 +108,15 @@ impl ProcessingOptions {
         if self.raw || ext.is_empty() {
             return Ok(());
         }
-        let f = OutputFormat::from_extension(ext).ok_or_else(|| {
-            OptionError::invalid(&format!(".{ext}"), format!("unknown format `{ext}`"))
-        })?;
-        self.format = Some(f);
+        self.format = Some(parse_extension(ext)?);
         Ok(())
     }
+}
+
+/// The output format a URL's extension names.
+pub fn parse_extension(ext: &str) -> Result<OutputFormat, OptionError> {
+    OutputFormat::from_extension(ext)
+        .ok_or_else(|| OptionError::invalid(&format!(".{ext}"), format!("unknown format `{ext}`")))
 }
 
 pub(super) struct Applier<'a> {

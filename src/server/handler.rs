@@ -18,7 +18,7 @@ use crate::delivery::headers;
 use crate::delivery::redirect;
 use crate::delivery::s3_open::{self, Opened};
 use crate::error::{Error, Kind};
-use crate::options::{self, ProcessingOptions};
+use crate::options::{self, Presets, ProcessingOptions};
 use crate::source::BlobMeta;
 use crate::state::App;
 use crate::telemetry::timing::Timing;
@@ -81,17 +81,22 @@ pub(super) fn resolve(app: &App, raw_path: &str) -> Result<Arc<Resolved>, Error>
         .map_err(|e| Error::new(Kind::BadSignature, format!("forbidden: {e}")))?;
     let resolved = app
         .resolved
-        .get_or_parse(raw_path, || parse(app, raw_path))?;
+        .get_or_parse(raw_path, || parse_image_path(raw_path, &app.presets))?;
     check_expiry(&resolved.opts, SystemTime::now())?;
     Ok(resolved)
 }
 
-/// The URL grammar and the options of a path whose signature was checked.
-fn parse(app: &App, raw_path: &str) -> Result<(SourceRef, ProcessingOptions), Error> {
+/// The URL grammar and the options of a path whose signature was checked; an error is
+/// the 400 the path is answered. `aperture sign` runs the paths it prints through this
+/// too, so it never prints one the server would refuse.
+pub fn parse_image_path(
+    raw_path: &str,
+    presets: &Presets,
+) -> Result<(SourceRef, ProcessingOptions), Error> {
     let parsed = url::parse_path(raw_path)
         .map_err(|e| Error::new(Kind::InvalidUrl, format!("invalid URL: {e}")))?;
     let segments: Vec<&str> = parsed.option_segments.iter().map(String::as_str).collect();
-    let mut opts = options::parse(&segments, &app.presets)
+    let mut opts = options::parse(&segments, presets)
         .map_err(|e| Error::new(Kind::InvalidOption, e.to_string()))?;
     if let Some(ext) = &parsed.extension {
         opts.apply_extension(ext)

@@ -16,6 +16,8 @@ mod router;
 pub mod threads;
 mod warm;
 
+pub use handler::parse_image_path;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,5 +16,6 @@ mod s3_faults;
 mod security;
 mod server;
 mod serving_threads;
+mod sign_cli;
 mod streaming;
 mod warm;
