@@ -170,7 +170,11 @@ pub fn describe_figment_error(e: &figment::Error) -> String {
     };
     match env_name(&key) {
         Some(var) => format!("{key} ({var}): {what}"),
-        None if key.is_empty() => what,
+        None if key.is_empty() => match e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+            // a file that does not parse: say which
+            Some(figment::Source::File(path)) => format!("{}: {what}", path.display()),
+            _ => what,
+        },
         None => format!("{key}: {what}"),
     }
 }

@@ -430,3 +430,15 @@ fn limit_problems_name_key_and_variable() {
     }
     assert_eq!(e.lines().count(), 4, "{e}");
 }
+
+#[test]
+fn a_config_file_that_does_not_parse_is_named_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(&path, "server = [\n").unwrap();
+    let e = Config::load(Some(&path), &env(&[]), &CliOverrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("broken.toml: TOML parse error"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
