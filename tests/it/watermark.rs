@@ -87,6 +87,20 @@ async fn a_corner_watermark_is_red_there_and_nowhere_else() {
     let px = pixels(&s, "wm:1/f:png").await;
     expect(&px, RED, &[(24, 16), (39, 31)], "ce");
     expect(&px, WHITE, &[(23, 16), (40, 31), (24, 15), (39, 32)], "ce");
+    // a JPEG answer too (lossy: the watermark's inside, away from its edges)
+    let r = s
+        .get(&s.sign("local:///white.png", "wm:1:soea/f:jpg"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let p = aperture::pipeline::probe::probe(&r.body, u64::MAX).unwrap();
+    let img = aperture::pipeline::decode_full(&r.body, &p).unwrap();
+    let px = |x: u32, y: u32| &img.pixels[((y * 64 + x) * 3) as usize..][..3];
+    let (inside, outside) = (px(56, 40), px(20, 20));
+    assert!(
+        inside[0] > 220 && inside[1] < 40 && inside[2] < 40,
+        "{inside:?}"
+    );
+    assert!(outside.iter().all(|&v| v > 245), "{outside:?}");
 }
 
 #[tokio::test]
