@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::cache::{DecodedCache, VariantCache};
-use crate::config::{Config, S3Settings};
+use crate::config::{Config, S3Settings, WatermarkSource};
 use crate::limits::{Admission, AdmissionConfig, Lane, MemoryBudget, WaitObserver, WarmQueue};
 use crate::options::Presets;
+use crate::pipeline::{Settings, WatermarkImage};
 use crate::server::resolved::ResolvedPaths;
 use crate::source::Sources;
 use crate::source::local::LocalSource;
@@ -34,6 +35,9 @@ pub struct App {
     pub admission: Admission,
     /// `POST /warm` paths pending (`APERTURE_WARM_QUEUE`).
     pub warm: WarmQueue,
+    /// The configured watermark image, decoded at start (`APERTURE_WATERMARK_PATH`/
+    /// `_DATA`); `None` = `wm` answers 501.
+    pub watermark: Option<Arc<WatermarkImage>>,
 }
 
 impl App {
@@ -49,6 +53,7 @@ impl App {
                 config.sources.local_root.display()
             )
         })?;
+        let watermark = load_watermark(&config)?.map(Arc::new);
         let metrics = Arc::new(Metrics::new());
         let lim = &config.limits;
         let mut admission_config = AdmissionConfig::new(lim.workers);
@@ -93,6 +98,7 @@ impl App {
             resolved: ResolvedPaths::default(),
             admission,
             warm,
+            watermark,
             signer,
             presets,
             sources: Arc::new(Sources {
@@ -102,6 +108,14 @@ impl App {
             metrics,
             config,
         })
+    }
+
+    /// What the pipeline needs: `[processing]`'s settings and the watermark image.
+    pub fn pipeline_settings(&self) -> Settings {
+        Settings {
+            watermark: self.watermark.clone(),
+            ..self.config.processing.pipeline_settings()
+        }
     }
 
     /// Copies the cache's and the budget's figures into the metrics (at scrape time).
@@ -114,6 +128,31 @@ impl App {
             .processing
             .sync_decoded(self.decoded.hits(), self.decoded.weighted_size());
     }
+}
+
+/// The configured watermark image, read and decoded; an error is one line naming the
+/// key.
+fn load_watermark(config: &Config) -> Result<Option<WatermarkImage>, String> {
+    let processing = &config.processing;
+    let max_pixels = processing.pipeline_settings().max_src_pixels;
+    let (key, bytes) = match &processing.watermark {
+        None => return Ok(None),
+        Some(WatermarkSource::Data(bytes)) => (
+            "processing.watermark_data (APERTURE_WATERMARK_DATA)".to_string(),
+            std::borrow::Cow::Borrowed(bytes.as_slice()),
+        ),
+        Some(WatermarkSource::Path(path)) => {
+            let key = format!(
+                "processing.watermark_path (APERTURE_WATERMARK_PATH): `{}`",
+                path.display()
+            );
+            let bytes = std::fs::read(path).map_err(|e| format!("{key}: {e}"))?;
+            (key, std::borrow::Cow::Owned(bytes))
+        }
+    };
+    WatermarkImage::decode(&bytes, processing.watermark_opacity, max_pixels)
+        .map(Some)
+        .map_err(|e| format!("{key}: not a usable image: {e}"))
 }
 
 /// The S3 backend for the validated settings; its clients are built on first use.

@@ -63,6 +63,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("APERTURE_AUTO_WEBP", "processing.prefer_webp"),
     ("APERTURE_AUTO_AVIF", "processing.prefer_avif"),
+    ("APERTURE_WATERMARK_PATH", "processing.watermark_path"),
+    ("APERTURE_WATERMARK_DATA", "processing.watermark_data"),
+    ("APERTURE_WATERMARK_OPACITY", "processing.watermark_opacity"),
     ("APERTURE_CACHE_MB", "cache.size_mb"),
     ("APERTURE_SOURCE_VERSION_TTL", "cache.source_version_ttl"),
     ("APERTURE_DECODED_CACHE_MB", "cache.decoded_mb"),
@@ -92,6 +95,8 @@ const TEXT_VARS: &[&str] = &[
     "APERTURE_CORS_ALLOW_ORIGIN",
     "APERTURE_PRESETS",
     "APERTURE_FORMAT_QUALITY",
+    "APERTURE_WATERMARK_PATH",
+    "APERTURE_WATERMARK_DATA",
     "APERTURE_LOG_FORMAT",
     "APERTURE_LOG_LEVEL",
 ];

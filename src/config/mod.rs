@@ -102,6 +102,28 @@ pub struct ProcessingConfig {
     pub prefer_webp: bool,
     /// The same for AVIF (refused at start until AVIF output exists).
     pub prefer_avif: bool,
+    /// Where the watermark image comes from (`None`: `wm` answers 501).
+    pub watermark: Option<WatermarkSource>,
+    /// Base opacity of the watermark, 0-1 (the URL's opacity multiplies it).
+    pub watermark_opacity: f64,
+}
+
+/// The configured watermark image: a local file, or the image itself.
+#[derive(Clone, PartialEq, Eq)]
+pub enum WatermarkSource {
+    /// `processing.watermark_path`: read and decoded at start.
+    Path(PathBuf),
+    /// `processing.watermark_data`: the base64-decoded bytes.
+    Data(Vec<u8>),
+}
+
+impl std::fmt::Debug for WatermarkSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WatermarkSource::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            WatermarkSource::Data(d) => write!(f, "Data({} bytes)", d.len()),
+        }
+    }
 }
 
 /// The in-memory variant cache (`[cache]`).
@@ -145,6 +167,8 @@ impl ProcessingConfig {
             auto_rotate: self.auto_rotate,
             max_animation_frames: self.max_animation_frames,
             max_animation_frame_pixels: (self.max_animation_frame_resolution * 1e6) as u64,
+            // decoded by `App::new`, which adds it (`App::pipeline_settings`)
+            watermark: None,
         }
     }
 }
@@ -268,6 +292,9 @@ struct RawProcessing {
     max_animation_frame_resolution: f64,
     prefer_webp: bool,
     prefer_avif: bool,
+    watermark_path: String,
+    watermark_data: String,
+    watermark_opacity: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -371,3 +398,5 @@ impl Config {
 mod tests;
 #[cfg(test)]
 mod tests_delivery;
+#[cfg(test)]
+mod tests_watermark;

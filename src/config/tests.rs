@@ -12,7 +12,7 @@ fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     map
 }
 
-fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+pub(super) fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
     Config::load(None, &env(pairs), &CliOverrides::default())
 }
 

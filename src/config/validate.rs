@@ -223,7 +223,16 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
             format!("must be between 0 and 10000 megapixels, got {fr}"),
         );
     }
+    let watermark_opacity = raw.watermark_opacity;
+    if !(0.0..=1.0).contains(&watermark_opacity) {
+        p.add(
+            "processing.watermark_opacity",
+            format!("must be between 0 and 1, got {watermark_opacity}"),
+        );
+    }
     ProcessingConfig {
+        watermark: validate_watermark(p, raw),
+        watermark_opacity,
         max_src_resolution: r,
         max_src_file_size: raw.max_src_file_size,
         quality,
@@ -233,6 +242,37 @@ fn validate_processing(p: &mut Problems, raw: &RawProcessing) -> ProcessingConfi
         max_animation_frame_resolution: fr,
         prefer_webp: raw.prefer_webp,
         prefer_avif: raw.prefer_avif,
+    }
+}
+
+/// Where the watermark image comes from: at most one of the path and the data. The
+/// file is read (and any image decoded) by `App::new`, which names the key on failure.
+fn validate_watermark(p: &mut Problems, raw: &RawProcessing) -> Option<WatermarkSource> {
+    use base64::Engine as _;
+    let path = raw.watermark_path.trim();
+    // base64 as `base64 file | tr -d '\n'` writes it; line breaks and spaces ignored
+    let data: String = raw
+        .watermark_data
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    match (path.is_empty(), data.is_empty()) {
+        (true, true) => None,
+        (false, false) => {
+            p.add(
+                "processing.watermark_data",
+                "set either watermark_path or watermark_data, not both",
+            );
+            None
+        }
+        (false, true) => Some(WatermarkSource::Path(PathBuf::from(path))),
+        (true, false) => match base64::engine::general_purpose::STANDARD.decode(&data) {
+            Ok(bytes) => Some(WatermarkSource::Data(bytes)),
+            Err(e) => {
+                p.add("processing.watermark_data", format!("not base64: {e}"));
+                None
+            }
+        },
     }
 }
 

@@ -11,7 +11,8 @@
 //!
 //! Parsed into typed values but NOT executed by aperture's pipeline (the
 //! server decides what to do with them):
-//! - `watermark`/`wm`: no watermark image is configured;
+//! - `watermark`/`wm` when no watermark image is configured (the server answers 501;
+//!   with one, `pipeline::watermark` draws it);
 //! - `page`/`pg`: multi-page/animated sources are not paged;
 //! - `max_src_resolution`, `max_src_file_size`, `max_animation_frames`,
 //!   `max_animation_frame_resolution`, `max_result_dimension`: imgproxy

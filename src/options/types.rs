@@ -354,7 +354,8 @@ pub enum WatermarkPosition {
     Replicate,
 }
 
-/// Parsed for compatibility; aperture has no watermark image to place.
+/// `watermark`/`wm`: drawn by `pipeline::watermark` when a watermark image is
+/// configured (`processing.watermark_path`/`watermark_data`), else a 501.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Watermark {
     pub enabled: bool,

@@ -239,6 +239,35 @@ mod tests {
     }
 
     #[test]
+    fn a_watermark_is_drawn_on_every_frame() {
+        let src = gif(&[20, 30, 40]);
+        let white = crate::pipeline::WatermarkImage {
+            image: crate::pipeline::Bitmap::new(vec![255; 4 * 4 * 4], 4, 4, 4),
+            opacity: 1.0,
+        };
+        let settings = Settings {
+            watermark: Some(std::sync::Arc::new(white)),
+            ..Settings::default()
+        };
+        let mut po = opts(OutputFormat::Gif);
+        po.watermark.enabled = true;
+        let out = run(&src, &po, None, &settings).unwrap();
+        let (frames, _) = decoded(&out.bytes);
+        assert_eq!(frames.len(), 3);
+        for (i, f) in frames.iter().enumerate() {
+            assert!(f.3[..3].iter().all(|&v| v > 230), "frame {i}: {:?}", f.3);
+        }
+        // without it the centres are red, green, blue
+        let out = run(&src, &opts(OutputFormat::Gif), None, &settings).unwrap();
+        assert!(
+            decoded(&out.bytes)
+                .0
+                .iter()
+                .all(|f| f.3[..3] != [255, 255, 255])
+        );
+    }
+
+    #[test]
     fn gif_to_webp_is_an_animated_webp() {
         let src = gif(&[20, 30, 40]);
         let out = run(&src, &opts(OutputFormat::Webp), None, &Settings::default()).unwrap();

@@ -3,7 +3,7 @@
 //! [`run`] is the whole pipeline, one small step per module, in this order:
 //!
 //! ```text
-//! support   refuse options this build does not execute yet (501), before any work
+//! support   refuse options this build cannot execute (501), before any work
 //! probe     format, stored size, EXIF orientation from the headers only; size limit (422)
 //! skip      `skip_processing`: listed source formats are answered as they are
 //! negotiate the format from `Accept` when the URL names none (server side, before run)
@@ -25,12 +25,13 @@
 //! extend    `extend` to the requested box, `extend_aspect_ratio` to its ratio
 //! padding   `padding` around the result (scaled by dpr)
 //! alpha     flatten onto `bg` (default white) when the output has no alpha or `bg` is set
+//! watermark `wm`: the configured watermark image blended over the result
 //! encode    JPEG (mozjpeg), PNG (png), WebP (libwebp), GIF, AVIF; `fit_bytes` re-encodes
 //!           lossy outputs at lower quality while over `max_bytes`
 //! ```
 //!
 //! The order is imgproxy's (`trim`, crop/scale/rotate, `applyFilters`, `extend`,
-//! `extendAspectRatio`, `padding`, `flatten`, save): filters run before the canvas
+//! `extendAspectRatio`, `padding`, `flatten`, `watermark`, save): filters run before the canvas
 //! grows, so extended and padded areas are never blurred or pixelated.
 //!
 //! Everything here is synchronous CPU work on untrusted bytes. The server calls
@@ -63,12 +64,14 @@ mod skip;
 mod smart;
 mod support;
 mod trim;
+pub mod watermark;
 
 #[cfg(test)]
 mod ssim_tests;
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -77,6 +80,7 @@ pub use bitmap::Bitmap;
 pub use decode::decode_full;
 pub use error::PipelineError;
 pub use probe::SourceFormat;
+pub use watermark::WatermarkImage;
 
 use crate::cache::{DecodedCache, DecodedKey};
 use crate::options::{GravityType, OutputFormat, ProcessingOptions, WebpCompression};
@@ -97,6 +101,9 @@ pub struct Settings {
     /// Pixels per kept frame (IMGPROXY_MAX_ANIMATION_FRAME_RESOLUTION); 0 = the
     /// frames together within `max_src_pixels` instead.
     pub max_animation_frame_pixels: u64,
+    /// The configured watermark image (`processing.watermark_path`/`_data`), decoded
+    /// once at start; `None` = `wm` answers 501.
+    pub watermark: Option<Arc<WatermarkImage>>,
 }
 
 impl Default for Settings {
@@ -114,6 +121,7 @@ impl Default for Settings {
             auto_rotate: true,
             max_animation_frames: 100,
             max_animation_frame_pixels: 0,
+            watermark: None,
         }
     }
 }
@@ -129,7 +137,8 @@ pub struct Variant {
 }
 
 /// Wall time of the pipeline's stages (`aperture_processing_seconds{stage}`); `resize`
-/// includes trimming, orienting, the filters, extend/padding and flattening (the
+/// includes trimming, orienting, the filters, extend/padding, flattening and the
+/// watermark (the
 /// filters can outweigh the resample on large outputs); `encode` includes every
 /// `max_bytes` attempt. All zero for `skip_processing`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -186,6 +195,10 @@ pub struct Prepared {
     decoder_buffers: u64,
     /// The EXIF block `keep_copyright` writes into a still output ([`copyright`]).
     copyright: Option<Vec<u8>>,
+    /// The watermark to draw, when `wm` asks for one ([`watermark`]).
+    watermark: Option<Arc<WatermarkImage>>,
+    /// The URL's `wm` arguments (for the memory estimate).
+    watermark_opts: crate::options::Watermark,
 }
 
 /// Where a still source's decoded pixels may be found or left (`cache::decoded`):
@@ -205,7 +218,7 @@ pub fn prepare(
     output: Option<OutputFormat>,
     settings: &Settings,
 ) -> Result<Prepared, PipelineError> {
-    support::check(opts)?;
+    support::check(opts, settings.watermark.is_some())?;
     let sniffed = probe::sniff(bytes).filter(|&f| skip::source_format(f, opts).is_some());
     let probed = match (probe::probe(bytes, settings.max_src_pixels), sniffed) {
         (Ok(probed), _) => probed,
@@ -287,6 +300,11 @@ pub fn prepare(
             SourceFormat::Jpeg if skipped.is_none() => probe::jpeg_coefficient_bytes(bytes),
             _ => 0,
         },
+        watermark: settings
+            .watermark
+            .clone()
+            .filter(|wm| watermark::opacity(wm, &opts.watermark) > 0.0),
+        watermark_opts: opts.watermark,
     })
 }
 
@@ -429,7 +447,8 @@ impl Prepared {
     }
 
     /// Every step between decoding (and trimming) and encoding: orient, resize,
-    /// filters, extend, padding, alpha. The animation step runs it on each frame.
+    /// filters, extend, padding, alpha, watermark. The animation step runs it on each
+    /// frame.
     fn geometry(
         &self,
         img: Bitmap,
@@ -450,7 +469,11 @@ impl Prepared {
         effects::apply(&mut img, opts);
         let img = extend::apply(img, opts, plan.dpr);
         let img = padding::apply(img, opts, plan.dpr);
-        Ok(alpha::prepare(img, self.format, opts.background))
+        let img = alpha::prepare(img, self.format, opts.background);
+        match &self.watermark {
+            Some(wm) => watermark::apply(img, wm, &opts.watermark, plan.dpr),
+            None => Ok(img),
+        }
     }
 
     /// `trim` on the decoded (stored-orientation) bitmap, and the plan for what is
@@ -533,9 +556,13 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Options the pipeline refuses before any source is fetched (501 with their names).
-pub fn check_supported(opts: &ProcessingOptions) -> Result<(), PipelineError> {
-    support::check(opts)
+/// Options the pipeline refuses before any source is fetched (501 with their names);
+/// `watermark_configured`: a watermark image is configured.
+pub fn check_supported(
+    opts: &ProcessingOptions,
+    watermark_configured: bool,
+) -> Result<(), PipelineError> {
+    support::check(opts, watermark_configured)
 }
 
 #[cfg(test)]

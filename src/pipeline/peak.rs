@@ -36,6 +36,11 @@
 //! transform tables ([`super::icc::working_bytes`]); the conversion itself runs in
 //! place, row by row, so no bitmap-sized term.
 //!
+//! A watermark (`wm`) adds its scaled copy, the resampler's input copy and
+//! intermediate, and a
+//! colour copy of a grey result ([`super::watermark::working_bytes`]); the blend itself
+//! is in place.
+//!
 //! `trim` decodes at full size and crops into a copy (one more decoded bitmap); the
 //! resized size is not known before trimming, so the canvas bound from `prepare` stands
 //! for it. `skip_processing` holds only the source and its copy.
@@ -107,6 +112,9 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         _ => canvas,
     } + lossless;
     let icc = super::icc::working_bytes(p.icc.as_ref().map_or(0, Vec::len));
+    let watermark = p.watermark.as_ref().map_or(0, |wm| {
+        super::watermark::working_bytes(wm, &p.watermark_opts, p.canvas)
+    });
     BASE + source_len
         + p.decoder_buffers
         + decoded * copies
@@ -116,6 +124,7 @@ pub fn estimate(p: &Prepared, source_len: u64) -> u64 {
         + grown
         + encoder
         + icc
+        + watermark
 }
 
 /// rav1e's working memory per output pixel, rounded up (see `estimate`).
@@ -200,6 +209,38 @@ mod tests {
         let (w, h) = (u64::from(a.canvas.0), u64::from(a.canvas.1));
         let extra = a.peak_bytes(badge.len()) - b.peak_bytes(badge.len());
         assert_eq!(extra, w * h * super::LOSSLESS_WEBP_BYTES_PER_PIXEL);
+    }
+
+    #[test]
+    fn a_watermark_counts_its_scaled_copy() {
+        use std::sync::Arc;
+        let src = jpeg(400, 300);
+        let wm = crate::pipeline::WatermarkImage {
+            image: Bitmap::new(vec![255; 16 * 16 * 4], 16, 16, 4),
+            opacity: 1.0,
+        };
+        let s = Settings {
+            watermark: Some(Arc::new(wm.clone())),
+            ..Settings::default()
+        };
+        let po = |o: &str| {
+            let segments: Vec<&str> = o.split('/').collect();
+            crate::options::parse(&segments, &crate::options::Presets::empty()).unwrap()
+        };
+        let peak = |o: &str| {
+            prepare(&src, &po(o), None, &s)
+                .unwrap()
+                .peak_bytes(src.len())
+        };
+        let plain = peak("rs:fit:200:200");
+        // 200x150 result: fitted into 100x75 at scale 0.5, 75x75
+        let scaled = peak("rs:fit:200:200/wm:1:ce:0:0:0.5");
+        let opts = po("wm:1:ce:0:0:0.5").watermark;
+        let extra = crate::pipeline::watermark::working_bytes(&wm, &opts, (200, 150));
+        assert_eq!(extra, (16 * 16 + 75 * 16 + 75 * 75) * 4 + 200 * 150 * 4);
+        assert_eq!(scaled - plain, extra);
+        // opacity 0 asks for nothing
+        assert_eq!(peak("rs:fit:200:200/wm:0"), plain);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Which parsed options this build executes. The others (today only `watermark`:
-//! aperture has no watermark image to place) answer 501 naming them, before the source
-//! is fetched, rather than silently returning a different image.
+//! Which parsed options this server can execute. The others (today only `watermark`
+//! with an opacity above 0 when no watermark image is configured,
+//! `processing.watermark_path`/`watermark_data`) answer 501 naming them, before the
+//! source is fetched, rather than silently returning a different image.
 //!
 //! Accepted without effect, because the output is still what was asked for:
 //! `strip_metadata`/`strip_color_profile` (outputs carry no metadata but the
@@ -16,16 +17,16 @@
 use super::error::PipelineError;
 use crate::options::ProcessingOptions;
 
-pub fn check(opts: &ProcessingOptions) -> Result<(), PipelineError> {
+pub fn check(opts: &ProcessingOptions, watermark_configured: bool) -> Result<(), PipelineError> {
     let mut missing = Vec::new();
-    if opts.watermark.enabled {
-        missing.push("watermark");
+    if opts.watermark.enabled && !watermark_configured {
+        missing.push("watermark (no watermark image is configured)");
     }
     if missing.is_empty() {
         return Ok(());
     }
     Err(PipelineError::NotImplemented(format!(
-        "not implemented yet in this build: {}",
+        "not available on this server: {}",
         missing.join(", ")
     )))
 }
@@ -37,7 +38,7 @@ mod tests {
 
     fn check_str(s: &str) -> Result<(), PipelineError> {
         let segments: Vec<&str> = s.split('/').collect();
-        check(&parse(&segments, &Presets::empty()).unwrap())
+        check(&parse(&segments, &Presets::empty()).unwrap(), false)
     }
 
     #[test]
@@ -48,7 +49,13 @@ mod tests {
         let e = check_str("bl:2/wm:0.5/pd:10").unwrap_err();
         assert_eq!(
             e,
-            PipelineError::NotImplemented("not implemented yet in this build: watermark".into())
+            PipelineError::NotImplemented(
+                "not available on this server: watermark (no watermark image is configured)".into()
+            )
         );
+        // opacity 0 asks for nothing; a configured image makes it executable
+        assert!(check_str("wm:0:soea").is_ok());
+        let segments = ["wm:0.5"];
+        assert!(check(&parse(&segments, &Presets::empty()).unwrap(), true).is_ok());
     }
 }

@@ -49,7 +49,7 @@ pub async fn respond(
 ) -> Result<Response<ResponseBody>, Error> {
     let (source, opts) = (&resolved.source, &resolved.opts);
     // Options we cannot execute answer 501 before the source is fetched.
-    pipeline::check_supported(opts)?;
+    pipeline::check_supported(opts, app.watermark.is_some())?;
     let auto = auto_formats(app);
     let accept = req
         .headers()
@@ -146,7 +146,7 @@ pub(super) async fn lookup(
         decoded: app.decoded.clone(),
         opts: opts.clone(),
         format,
-        settings: processing.pipeline_settings(),
+        settings: app.pipeline_settings(),
         max_bytes: processing.max_src_file_size,
         source_len: version.len,
         admission: app.admission.clone(),

@@ -184,7 +184,8 @@ fn check_path(app: &App, path: &str) -> Result<Warm, String> {
     if opts.redirect {
         return Err("a redirect is not processed: nothing to warm".into());
     }
-    pipeline::check_supported(opts).map_err(|e| Error::from(e).public_message().to_string())?;
+    pipeline::check_supported(opts, app.watermark.is_some())
+        .map_err(|e| Error::from(e).public_message().to_string())?;
     let auto = processed::auto_formats(app);
     let format = negotiate::negotiate(opts.format, Some(WARM_ACCEPT), auto).format;
     Ok(Warm { resolved, format })

@@ -65,7 +65,7 @@ async fn unsupported_sources_and_processing_say_so() {
     let s = TestServer::signed().await;
     let r = s.get(&s.sign("https://example.com/a.jpg", "raw:1")).await;
     assert_eq!(r.status, 422, "{}", r.text());
-    // options the pipeline does not execute yet are named in a 501
+    // options this server cannot execute (wm without a watermark image) are named in a 501
     let r = s
         .get(&s.sign("local:///photo.jpg", "rs:fit:100:100/wm:0.5"))
         .await;

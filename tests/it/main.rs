@@ -19,3 +19,4 @@ mod serving_threads;
 mod sign_cli;
 mod streaming;
 mod warm;
+mod watermark;
