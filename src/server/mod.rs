@@ -116,8 +116,9 @@ pub(crate) async fn accept_loop(
 
     drop(listener);
     tracing::info!(
+        event_loop = crate::io_lane::current(),
         open = graceful.count(),
-        "shutting down: draining open connections"
+        "shutting down: draining this event loop's open connections"
     );
     let grace = cfg.shutdown_grace;
     if tokio::time::timeout(grace, graceful.shutdown())

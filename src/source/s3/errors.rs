@@ -107,7 +107,8 @@ where
     };
     let status = raw.status().as_u16();
     let delete_marker = raw.headers().get("x-amz-delete-marker") == Some("true");
-    let code = err.code().unwrap_or("");
+    // a HEAD answer has no body, so no error code
+    let code = err.code().unwrap_or("(no error code)");
     let detail = format!(
         "bucket {bucket}: HTTP {status} {code}{}{} (request id {})",
         if err.message().is_some() { ": " } else { "" },
