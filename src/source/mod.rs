@@ -140,19 +140,7 @@ impl Sources {
         source: &SourceRef,
         range: Option<ByteRange>,
     ) -> Result<BodyStream, SourceError> {
-        match source {
-            SourceRef::Local { path } => self.local.read(path, range).await,
-            SourceRef::S3 {
-                bucket,
-                key,
-                version,
-            } => {
-                self.s3()?
-                    .read(bucket, key, version.as_deref(), range)
-                    .await
-            }
-            other => Err(unsupported(other)),
-        }
+        self.read_pinned(source, range, None).await
     }
 
     /// [`Sources::read`] of the version whose ETag is `etag`: `Err(Changed)` if the blob

@@ -66,17 +66,8 @@ impl LazyS3 {
         logged(self.source().await?.head(bucket, key, version).await)
     }
 
-    pub async fn read(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-        range: Option<ByteRange>,
-    ) -> Result<BodyStream, SourceError> {
-        self.read_pinned(bucket, key, version, range, None).await
-    }
-
-    /// [`LazyS3::read`] with `If-Match: etag`: `Err(Changed)` if the object changed.
+    /// GetObject of `range` (or everything), streamed; with `etag`, sent with
+    /// `If-Match: etag`, so an object that changed is `Err(Changed)`.
     pub async fn read_pinned(
         &self,
         bucket: &str,
